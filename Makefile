@@ -1,0 +1,35 @@
+# The commands a person types. Each target does its own setup on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: install run test lint types unit e2e bench synth clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,infra,dashboards]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	PORT=$(PORT) scripts/run-local.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: install
+	$(BIN)/mypy src/
+
+unit: install
+	$(BIN)/pytest tests/unit tests/integration
+
+test: lint types
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache infra/cdk.out

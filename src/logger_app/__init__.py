@@ -1,0 +1,1 @@
+"""logger-app: patient sign-ups and interaction records, instrumented with OpenTelemetry."""
