@@ -1,0 +1,88 @@
+"""``logger-app``: serve the API, or bootstrap the tables and queues it needs."""
+
+import argparse
+import os
+import shutil
+import sys
+from collections.abc import Mapping, Sequence
+
+from logger_app.bootstrap import bootstrap
+from logger_app.settings import get_settings
+
+# Suited to the ADOT collector sidecar on localhost:4317; any variable already set wins.
+TELEMETRY_DEFAULTS: Mapping[str, str] = {
+    "OTEL_SERVICE_NAME": "logger-app",
+    "OTEL_TRACES_EXPORTER": "otlp",
+    "OTEL_METRICS_EXPORTER": "otlp",
+    # stdout carries the logs (FireLens ships them); the collector has no logs pipeline.
+    "OTEL_LOGS_EXPORTER": "none",
+    "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4317",
+    # Prometheus remote write drops delta sums, so stay cumulative end to end.
+    "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "cumulative",
+    "OTEL_PROPAGATORS": "tracecontext,baggage,xray",
+    # X-Ray accepts only trace ids whose first 8 hex digits are the epoch seconds.
+    "OTEL_PYTHON_ID_GENERATOR": "xray",
+    "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS": "healthz,readyz",
+}
+
+
+def serve_command(host: str, port: int) -> list[str]:
+    """One uvicorn worker under opentelemetry-instrument: auto-instrumentation does not follow
+    uvicorn's spawned workers, so a task scales by running more tasks, not more workers."""
+    instrument = shutil.which("opentelemetry-instrument") or os.path.join(
+        os.path.dirname(sys.executable), "opentelemetry-instrument"
+    )
+    return [
+        instrument,
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "logger_app.main:app",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--proxy-headers",
+        # Behind the load balancer the client address arrives in X-Forwarded-For.
+        "--forwarded-allow-ips",
+        os.environ.get("FORWARDED_ALLOW_IPS", "*"),
+        "--no-access-log",
+        "--no-server-header",
+        "--timeout-graceful-shutdown",
+        "20",
+    ]
+
+
+def serve(host: str, port: int) -> None:
+    for name, value in TELEMETRY_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    command = serve_command(host, port)
+    # exec keeps the PID, so ECS's SIGTERM reaches uvicorn directly.
+    os.execv(command[0], command)  # noqa: S606 (fixed argv, no shell)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="logger-app", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_parser = commands.add_parser("serve", help="serve the API (production server)")
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+
+    bootstrap_parser = commands.add_parser(
+        "bootstrap", help="create the DynamoDB tables and SQS queues (local emulator, tests)"
+    )
+    bootstrap_parser.add_argument(
+        "--endpoint-url",
+        default=os.environ.get("AWS_ENDPOINT_URL"),
+        help="AWS endpoint, e.g. the emulator's http://127.0.0.1:5000 (default: AWS_ENDPOINT_URL)",
+    )
+
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        serve(args.host, args.port)
+    else:
+        print(bootstrap(get_settings(), endpoint_url=args.endpoint_url))

@@ -1,0 +1,61 @@
+"""JSON logs on stdout, one object per line, carrying the active trace and span ids."""
+
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
+
+from logger_app.settings import Settings
+from logger_app.tracing import current_span_id, current_trace_id
+
+SERVICE_NAME = "logger-app"
+
+
+class ServiceJsonFormatter(JsonFormatter):
+    def __init__(self, environment: str) -> None:
+        # uvicorn adds an ANSI-coloured copy of its messages: not for JSON.
+        super().__init__(reserved_attrs=[*RESERVED_ATTRS, "event", "color_message"])
+        self._environment = environment
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        # Set first so every line starts with the same fields in the same order.
+        log_data["time"] = (
+            datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="microseconds")
+            .replace("+00:00", "Z")
+        )
+        log_data["level"] = record.levelname
+        log_data["logger"] = record.name
+        log_data["message"] = record.getMessage()
+        log_data["event"] = getattr(record, "event", "")
+        log_data["service"] = SERVICE_NAME
+        log_data["environment"] = self._environment
+        log_data["trace_id"] = current_trace_id()
+        log_data["span_id"] = current_span_id()
+        super().add_fields(log_data, record, message_dict)
+
+
+def configure_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(ServiceJsonFormatter(settings.environment))
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(settings.log_level)
+
+    # uvicorn configures its own text handlers before it imports the app: route them to ours.
+    for name in ("uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers = []
+        logger.propagate = True
+    # The service logs each request itself, without the client address (personal data).
+    logging.getLogger("uvicorn.access").disabled = True
+    # While the collector is down the exporters warn on every retry; their final failure
+    # (logged as an error once per batch) is enough to see it without flooding the logs.
+    logging.getLogger("opentelemetry.exporter.otlp").setLevel(logging.ERROR)
+    # botocore narrates credential and endpoint discovery at INFO.
+    logging.getLogger("botocore").setLevel(logging.WARNING)

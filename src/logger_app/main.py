@@ -1,0 +1,45 @@
+"""The ASGI application: ``logger_app.main:app``.
+
+Created at import, after ``opentelemetry-instrument`` has patched FastAPI, so the server
+spans come from auto-instrumentation.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from logger_app.body_limit import BodySizeLimit
+from logger_app.logs import configure_logging
+from logger_app.problems import install_problem_handlers
+from logger_app.request_log import RequestLog
+from logger_app.routes import health, records, signups
+from logger_app.services import Services
+from logger_app.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.services = Services.create(settings)
+        yield
+
+    app = FastAPI(
+        title="logger-app",
+        version="1.0.0",
+        summary="Patient sign-ups and patient-doctor interaction records.",
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app, settings)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLog)
+    app.include_router(signups.router)
+    app.include_router(records.router)
+    app.include_router(health.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,30 @@
+"""The service's own counters: business events for the dashboards, in one place.
+
+Attributes stay low-cardinality (outcome, kind, event type): never ids, emails or paths.
+Names carry no ``_total``; the Prometheus exporters add it.
+"""
+
+from opentelemetry import metrics
+
+_meter = metrics.get_meter("logger_app")
+
+signups = _meter.create_counter(
+    "logger_app.signups",
+    unit="{signup}",
+    description="Patient sign-ups, by outcome (created, duplicate, replayed, rejected, failed).",
+)
+records = _meter.create_counter(
+    "logger_app.records",
+    unit="{record}",
+    description="Interaction records written, by kind and outcome (created, failed).",
+)
+record_lookups = _meter.create_counter(
+    "logger_app.record_lookups",
+    unit="{lookup}",
+    description="Record reads, by outcome (found, not_found).",
+)
+queue_publishes = _meter.create_counter(
+    "logger_app.queue_publishes",
+    unit="{message}",
+    description="Events published to the queue, by event type and outcome (published, failed).",
+)

@@ -1,0 +1,146 @@
+"""Errors as ``application/problem+json`` (RFC 9457), each with a stable type and the trace id."""
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from logger_app.aws import AwsUnavailableError
+from logger_app.settings import Settings
+from logger_app.tracing import current_trace_id
+
+MEDIA_TYPE = "application/problem+json"
+_TYPE_PREFIX = "urn:logger-app:problem:"
+
+logger = logging.getLogger(__name__)
+
+
+class Problem(Exception):
+    """An error the client is told about: ``slug`` names its stable ``type``."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries saying these statuses come as problem documents."""
+    return {status: {"content": {MEDIA_TYPE: {}}} for status in statuses}
+
+
+def problem_body(problem: Problem) -> dict[str, Any]:
+    return {
+        "type": _TYPE_PREFIX + problem.slug,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+        "trace_id": current_trace_id(),
+        **problem.extra,
+    }
+
+
+def problem_response(problem: Problem) -> JSONResponse:
+    return JSONResponse(
+        problem_body(problem),
+        status_code=problem.status,
+        headers=problem.headers,
+        media_type=MEDIA_TYPE,
+    )
+
+
+def body_too_large(limit: int) -> Problem:
+    return Problem(
+        413,
+        "body-too-large",
+        "Request body too large",
+        f"The request body exceeds the limit of {limit} bytes.",
+    )
+
+
+def _validation_problem(error: RequestValidationError) -> Problem:
+    # Echo where and why, never the rejected input: it may be personal data.
+    errors = [
+        {"field": ".".join(str(part) for part in item["loc"]), "message": item["msg"]}
+        for item in error.errors()
+    ]
+    fields = ", ".join(item["field"] for item in errors)
+    return Problem(
+        422,
+        "validation-error",
+        "Invalid request",
+        f"Some fields are missing or invalid: {fields}.",
+        extra={"errors": errors},
+    )
+
+
+_HTTP_TITLES = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
+
+
+def install_problem_handlers(app: FastAPI, settings: Settings) -> None:
+    async def on_problem(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(exc)
+
+    async def on_validation(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(_validation_problem(exc))
+
+    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        title = _HTTP_TITLES.get(exc.status_code, "HTTP error")
+        slug = title.lower().replace(" ", "-")
+        return problem_response(
+            Problem(exc.status_code, slug, title, str(exc.detail), headers=exc.headers)
+        )
+
+    async def on_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AwsUnavailableError)
+        logger.warning(
+            "dependency unavailable",
+            extra={"event": "dependency.unavailable", "dependency": exc.service},
+            exc_info=exc.__cause__,
+        )
+        return problem_response(
+            Problem(
+                503,
+                "dependency-unavailable",
+                "Service temporarily unavailable",
+                f"{exc.service} is busy or unreachable; nothing was lost. Retry after a moment.",
+                headers={"Retry-After": str(settings.retry_after_seconds)},
+            )
+        )
+
+    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.error("unexpected error", extra={"event": "request.failed"}, exc_info=exc)
+        return problem_response(
+            Problem(
+                500,
+                "internal-error",
+                "Internal error",
+                "Something went wrong on our side. Quote the trace id when you report it.",
+            )
+        )
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(AwsUnavailableError, on_unavailable)
+    app.add_exception_handler(Exception, on_unexpected)

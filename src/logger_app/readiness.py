@@ -1,0 +1,48 @@
+"""Readiness: can this process reach its DynamoDB tables and its SQS queue right now?"""
+
+from collections.abc import Awaitable, Callable
+
+import anyio
+from botocore.exceptions import BotoCoreError, ClientError
+
+from logger_app.aws import AwsUnavailableError
+from logger_app.services import Services
+
+
+async def check_dependencies(services: Services) -> dict[str, str]:
+    """Each dependency's state, "ok" or the error's name; the checks run concurrently."""
+    clients = services.clients
+    settings = services.settings
+
+    async def table(name: str) -> None:
+        await clients.call("DynamoDB", clients.dynamodb.describe_table, TableName=name)
+
+    async def queue() -> None:
+        await clients.call(
+            "SQS",
+            clients.sqs.get_queue_attributes,
+            QueueUrl=await services.publisher.queue_url(),
+            AttributeNames=["QueueArn"],
+        )
+
+    checks: dict[str, Callable[[], Awaitable[None]]] = {
+        "records_table": lambda: table(settings.records_table),
+        "patients_table": lambda: table(settings.patients_table),
+        "queue": queue,
+    }
+    results: dict[str, str] = {}
+
+    async def run(name: str, check: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await check()
+        except AwsUnavailableError as error:
+            results[name] = type(error.__cause__ or error).__name__
+        except (BotoCoreError, ClientError) as error:
+            results[name] = type(error).__name__
+        else:
+            results[name] = "ok"
+
+    async with anyio.create_task_group() as group:
+        for name, check in checks.items():
+            group.start_soon(run, name, check)
+    return dict(sorted(results.items()))

@@ -1,0 +1,129 @@
+"""Patient-doctor interaction records: key ``id`` (partition) and ``timestamp`` (sort)."""
+
+import logging
+import uuid
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from logger_app import metrics
+from logger_app.aws import AwsClients, AwsUnavailableError
+from logger_app.events import Event, EventPublisher, utc_now
+from logger_app.problems import Problem
+from logger_app.schemas import Record, RecordRequest
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+logger = logging.getLogger(__name__)
+
+
+class RecordService:
+    def __init__(self, clients: AwsClients, table: str, publisher: EventPublisher) -> None:
+        self._clients = clients
+        self._table = table
+        self._publisher = publisher
+
+    async def create(self, request: RecordRequest) -> Record:
+        record = Record(
+            id=request.id or uuid.uuid4(),
+            timestamp=utc_now(),
+            patient_id=request.patient_id,
+            doctor_id=request.doctor_id,
+            kind=request.kind,
+            details=request.details,
+        )
+        outcome = {"kind": record.kind.value, "outcome": "failed"}
+        try:
+            # A transaction, so the outbox item of a later change can join the same write.
+            await self._clients.call(
+                "DynamoDB",
+                self._clients.dynamodb.transact_write_items,
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": _to_item(record),
+                            "ConditionExpression": "attribute_not_exists(id)",
+                        }
+                    }
+                ],
+            )
+        except ClientError as error:
+            metrics.records.add(1, outcome)
+            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                raise AwsUnavailableError("DynamoDB") from error
+            raise
+        except AwsUnavailableError:
+            metrics.records.add(1, outcome)
+            raise
+
+        metrics.records.add(1, {**outcome, "outcome": "created"})
+        logger.info(
+            "record created",
+            extra={
+                "event": "record.created",
+                "record_id": str(record.id),
+                "kind": record.kind.value,
+            },
+        )
+        await self._publisher.publish(
+            Event(
+                "record.created",
+                {
+                    "id": str(record.id),
+                    "timestamp": record.timestamp,
+                    "kind": record.kind.value,
+                    "patient_id": str(record.patient_id),
+                    "doctor_id": record.doctor_id,
+                },
+            )
+        )
+        return record
+
+    async def newest(self, record_id: uuid.UUID) -> Record:
+        response = await self._clients.call(
+            "DynamoDB",
+            self._clients.dynamodb.query,
+            TableName=self._table,
+            KeyConditionExpression="id = :id",
+            ExpressionAttributeValues={":id": {"S": str(record_id)}},
+            ScanIndexForward=False,
+            Limit=1,
+        )
+        items = response.get("Items", [])
+        return self._found(items[0] if items else None, f"No record with id {record_id}.")
+
+    async def at(self, record_id: uuid.UUID, timestamp: str) -> Record:
+        response = await self._clients.call(
+            "DynamoDB",
+            self._clients.dynamodb.get_item,
+            TableName=self._table,
+            Key={"id": {"S": str(record_id)}, "timestamp": {"S": timestamp}},
+        )
+        return self._found(response.get("Item"), f"No record with id {record_id} at {timestamp}.")
+
+    def _found(self, item: "dict[str, AttributeValueTypeDef] | None", detail: str) -> Record:
+        if item is None:
+            metrics.record_lookups.add(1, {"outcome": "not_found"})
+            logger.info("record not found", extra={"event": "record.not_found"})
+            raise Problem(404, "record-not-found", "Record not found", detail)
+        metrics.record_lookups.add(1, {"outcome": "found"})
+        return _from_item(item)
+
+
+def _to_item(record: Record) -> "dict[str, AttributeValueTypeDef]":
+    item: dict[str, AttributeValueTypeDef] = {
+        "id": {"S": str(record.id)},
+        "timestamp": {"S": record.timestamp},
+        "patient_id": {"S": str(record.patient_id)},
+        "doctor_id": {"S": record.doctor_id},
+        "kind": {"S": record.kind.value},
+    }
+    if record.details is not None:
+        item["details"] = {"S": record.details}
+    return item
+
+
+def _from_item(item: "dict[str, AttributeValueTypeDef]") -> Record:
+    return Record.model_validate({name: value["S"] for name, value in item.items() if "S" in value})

@@ -1,0 +1,48 @@
+"""One ``http.request`` log line per request: method, route template, status, duration.
+
+It runs inside the server span, so the line carries the request's trace id. No client
+address, query string or body: they can hold personal data.
+"""
+
+import logging
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger("logger_app.http")
+
+_QUIET_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+class RequestLog:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in _QUIET_PATHS:
+            await self.app(scope, receive, send)
+            return
+
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            route = scope.get("route")
+            logger.info(
+                "request handled",
+                extra={
+                    "event": "http.request",
+                    "method": scope["method"],
+                    "route": getattr(route, "path", "unmatched"),
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                },
+            )

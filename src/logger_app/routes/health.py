@@ -1,0 +1,33 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from logger_app.problems import Problem, problem_responses
+from logger_app.readiness import check_dependencies
+from logger_app.schemas import Readiness
+from logger_app.services import Services, get_services
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def liveness() -> dict[str, str]:
+    """The process is up and serving; touches nothing else."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses=problem_responses(503))
+async def readiness(services: Annotated[Services, Depends(get_services)]) -> Readiness:
+    """DynamoDB tables and the SQS queue are reachable."""
+    checks = await check_dependencies(services)
+    if any(state != "ok" for state in checks.values()):
+        raise Problem(
+            503,
+            "not-ready",
+            "Not ready",
+            "A dependency is unreachable: "
+            + ", ".join(f"{name} ({state})" for name, state in checks.items() if state != "ok"),
+            headers={"Retry-After": str(services.settings.retry_after_seconds)},
+            extra={"checks": checks},
+        )
+    return Readiness(status="ready", checks=checks)

@@ -1,0 +1,67 @@
+"""Request and response bodies of the v1 API."""
+
+from enum import StrEnum
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+MAX_DETAILS_BYTES = 4096
+
+
+class RecordKind(StrEnum):
+    call_started = "call_started"
+    call_ended = "call_ended"
+    message = "message"
+    note = "note"
+
+
+def _fits_details_limit(value: str) -> str:
+    if len(value.encode("utf-8")) > MAX_DETAILS_BYTES:
+        raise ValueError(f"must be at most {MAX_DETAILS_BYTES} bytes of UTF-8")
+    return value
+
+
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+DoctorId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+Details = Annotated[str, AfterValidator(_fits_details_limit)]
+
+
+class SignupRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+    full_name: FullName
+
+
+class SignupResponse(BaseModel):
+    patient_id: UUID
+    created_at: str = Field(description="RFC 3339, UTC.")
+
+
+class RecordRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: UUID | None = Field(
+        default=None,
+        description="An existing interaction to add to (e.g. the call_ended of a call); "
+        "a new one is created when absent.",
+    )
+    patient_id: UUID
+    doctor_id: DoctorId
+    kind: RecordKind
+    details: Details | None = Field(default=None, description="Free text, at most 4 KiB.")
+
+
+class Record(BaseModel):
+    id: UUID
+    timestamp: str = Field(description="RFC 3339, UTC, microseconds; the record's sort key.")
+    patient_id: UUID
+    doctor_id: str
+    kind: RecordKind
+    details: str | None = None
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, str]

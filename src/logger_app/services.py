@@ -1,0 +1,37 @@
+"""What the routes need, built once per process in the app's lifespan."""
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from logger_app.aws import AwsClients, create_clients
+from logger_app.events import EventPublisher
+from logger_app.records import RecordService
+from logger_app.settings import Settings
+from logger_app.signups import SignupService
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    clients: AwsClients
+    publisher: EventPublisher
+    signups: SignupService
+    records: RecordService
+
+    @classmethod
+    def create(cls, settings: Settings) -> "Services":
+        clients = create_clients(settings)
+        publisher = EventPublisher(clients, settings)
+        return cls(
+            settings=settings,
+            clients=clients,
+            publisher=publisher,
+            signups=SignupService(clients, settings.patients_table, publisher),
+            records=RecordService(clients, settings.records_table, publisher),
+        )
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services

@@ -1,0 +1,47 @@
+"""Configuration from the environment (prefix ``LOGGER_APP_``).
+
+boto3 reads the standard ``AWS_REGION``, ``AWS_ENDPOINT_URL`` and credentials variables itself.
+"""
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOGGER_APP_", frozen=True)
+
+    records_table: str = "logger-app-records"
+    patients_table: str = "logger-app-patients"
+    queue_name: str = "logger-app-events"
+    queue_url: str | None = Field(
+        default=None, description="Resolved from queue_name with GetQueueUrl when unset."
+    )
+    region: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("LOGGER_APP_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
+        description="LOGGER_APP_REGION, else the standard AWS_REGION / AWS_DEFAULT_REGION.",
+    )
+    environment: str = "local"
+    log_level: LogLevel = "INFO"
+    max_body_bytes: int = Field(default=65_536, gt=0)
+    # One number sizes both the thread pool running boto3 calls and botocore's connection pool,
+    # so no thread ever waits for a connection while holding a thread.
+    aws_concurrency: int = Field(default=32, gt=0, le=256)
+    aws_connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    aws_read_timeout_seconds: float = Field(default=5.0, gt=0)
+    aws_max_attempts: int = Field(default=3, ge=1)
+    retry_after_seconds: int = Field(default=2, ge=1)
+
+    @property
+    def dead_letter_queue_name(self) -> str:
+        return f"{self.queue_name}-dlq"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

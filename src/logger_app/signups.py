@@ -1,0 +1,172 @@
+"""Patient sign-ups: one DynamoDB transaction writes the patient, a guard on the email and the
+idempotency key together, so neither a duplicate email nor a replay can create a second patient.
+"""
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from logger_app import metrics
+from logger_app.aws import AwsClients, AwsUnavailableError
+from logger_app.events import Event, EventPublisher, utc_now
+from logger_app.problems import Problem
+from logger_app.schemas import SignupRequest, SignupResponse
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+logger = logging.getLogger(__name__)
+
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+_RETRYABLE_CANCELLATIONS = frozenset(
+    {"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"}
+)
+
+
+@dataclass(frozen=True)
+class SignupResult:
+    response: SignupResponse
+    replayed: bool
+
+
+def email_key(email: str) -> str:
+    """The guard item's key: a digest of the normalised email, so the key itself reveals nothing."""
+    normalised = email.strip().lower()
+    return "email#" + hashlib.sha256(normalised.encode()).hexdigest()
+
+
+def idempotency_key(key: str) -> str:
+    return "idempotency#" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def fingerprint(request: SignupRequest) -> str:
+    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class SignupService:
+    def __init__(self, clients: AwsClients, table: str, publisher: EventPublisher) -> None:
+        self._clients = clients
+        self._table = table
+        self._publisher = publisher
+
+    async def sign_up(self, request: SignupRequest, key: str | None) -> SignupResult:
+        patient_id = uuid.uuid4()
+        response = SignupResponse(patient_id=patient_id, created_at=utc_now())
+        items = self._items(request, response, key)
+        try:
+            await self._clients.call(
+                "DynamoDB", self._clients.dynamodb.transact_write_items, TransactItems=items
+            )
+        except ClientError as error:
+            return await self._on_cancelled(error, request, key)
+        except AwsUnavailableError:
+            metrics.signups.add(1, {"outcome": "failed"})
+            raise
+
+        metrics.signups.add(1, {"outcome": "created"})
+        logger.info(
+            "patient signed up",
+            extra={"event": "signup.created", "patient_id": str(patient_id)},
+        )
+        await self._publisher.publish(
+            Event(
+                "patient.signed_up",
+                {"patient_id": str(patient_id), "created_at": response.created_at},
+            )
+        )
+        return SignupResult(response, replayed=False)
+
+    def _items(
+        self, request: SignupRequest, response: SignupResponse, key: str | None
+    ) -> list["TransactWriteItemTypeDef"]:
+        patient_id = str(response.patient_id)
+        items: list[TransactWriteItemTypeDef] = [
+            self._put_new(
+                {
+                    "pk": {"S": "patient#" + patient_id},
+                    "email": {"S": request.email},
+                    "full_name": {"S": request.full_name},
+                    "created_at": {"S": response.created_at},
+                }
+            ),
+            self._put_new({"pk": {"S": email_key(request.email)}, "patient_id": {"S": patient_id}}),
+        ]
+        if key is not None:
+            items.append(
+                self._put_new(
+                    {
+                        "pk": {"S": idempotency_key(key)},
+                        "fingerprint": {"S": fingerprint(request)},
+                        "response": {"S": response.model_dump_json()},
+                        "expires_at": {"N": str(int(time.time()) + IDEMPOTENCY_TTL_SECONDS)},
+                    }
+                )
+            )
+        return items
+
+    def _put_new(self, item: dict[str, Any]) -> "TransactWriteItemTypeDef":
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    async def _on_cancelled(
+        self, error: ClientError, request: SignupRequest, key: str | None
+    ) -> SignupResult:
+        if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            raise error
+        codes = [
+            reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])
+        ]
+        if _RETRYABLE_CANCELLATIONS.intersection(codes):
+            metrics.signups.add(1, {"outcome": "failed"})
+            raise AwsUnavailableError("DynamoDB") from error
+        # Items are [patient, email guard, idempotency key?]: a used key wins over a used email,
+        # because a replay of the first request also finds its own email already taken.
+        if key is not None and len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
+            return await self._replay(request, key)
+        if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+            metrics.signups.add(1, {"outcome": "duplicate"})
+            logger.info(
+                "sign-up for an email already registered", extra={"event": "signup.duplicate"}
+            )
+            raise Problem(
+                409,
+                "email-already-registered",
+                "Already signed up",
+                "A patient with this email address is already signed up.",
+            )
+        raise error
+
+    async def _replay(self, request: SignupRequest, key: str) -> SignupResult:
+        stored = await self._clients.call(
+            "DynamoDB",
+            self._clients.dynamodb.get_item,
+            TableName=self._table,
+            Key={"pk": {"S": idempotency_key(key)}},
+            ConsistentRead=True,
+        )
+        item = stored.get("Item")
+        if item is None or item["fingerprint"]["S"] != fingerprint(request):
+            metrics.signups.add(1, {"outcome": "rejected"})
+            raise Problem(
+                422,
+                "idempotency-key-reused",
+                "Idempotency key already used",
+                "This Idempotency-Key was used for a different request; use a new key.",
+            )
+        metrics.signups.add(1, {"outcome": "replayed"})
+        logger.info("sign-up replayed", extra={"event": "signup.replayed"})
+        return SignupResult(
+            SignupResponse.model_validate_json(item["response"]["S"]), replayed=True
+        )
