@@ -1,0 +1,174 @@
+"""Properties of the service image, read from the parsed Dockerfile (no Docker engine here)."""
+
+import json
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+import pytest
+from dockerfile_parse import DockerfileParser
+
+from .helpers import REPO
+
+PINNED_SLIM_PYTHON = re.compile(r"^python:\d+\.\d+\.\d+-slim(-[a-z]+)?$")
+
+
+@dataclass(frozen=True)
+class Instruction:
+    name: str
+    value: str
+
+
+def _stages() -> list[list[Instruction]]:
+    parser = DockerfileParser(path=str(REPO / "Dockerfile"))
+    stages: list[list[Instruction]] = []
+    for item in parser.structure:
+        instruction = Instruction(item["instruction"], item["value"])
+        if instruction.name == "FROM":
+            stages.append([])
+        if stages:
+            stages[-1].append(instruction)
+    return stages
+
+
+def _final_stage() -> list[Instruction]:
+    return _stages()[-1]
+
+
+def _stage_names() -> set[str]:
+    names = set()
+    for stage in _stages():
+        parts = stage[0].value.split()
+        if len(parts) == 3 and parts[1].upper() == "AS":
+            names.add(parts[2])
+    return names
+
+
+def _only(stage: list[Instruction], name: str) -> Instruction:
+    found = [i for i in stage if i.name == name]
+    assert len(found) == 1, f"expected one {name} in the final stage, found {found}"
+    return found[0]
+
+
+def _exec_form(value: str) -> list[str]:
+    parsed = json.loads(value)
+    assert isinstance(parsed, list), f"not exec form: {value}"
+    return parsed
+
+
+def test_build_is_multi_stage():
+    assert len(_stages()) >= 2
+
+
+@pytest.mark.parametrize("stage_index", [0, -1])
+def test_base_images_are_slim_python_pinned_by_version(stage_index):
+    image = _stages()[stage_index][0].value.split()[0]
+    assert PINNED_SLIM_PYTHON.match(image), image
+
+
+def test_dependencies_are_installed_in_a_layer_before_the_code():
+    build = _stages()[0]
+    copies = [i.value for i in build if i.name == "COPY"]
+    position = {i.value: n for n, i in enumerate(build)}
+    manifest_copy = next(c for c in copies if "pyproject.toml" in c and "src" not in c)
+    code_copy = next(c for c in copies if c.split()[0].rstrip("/") == "src")
+    deps_install = next(
+        n
+        for n, i in enumerate(build)
+        if i.name == "RUN" and "pip" in i.value and "--requirement" in i.value
+    )
+    assert position[manifest_copy] < deps_install < position[code_copy]
+
+
+def test_final_stage_runs_as_a_non_root_user():
+    user = _only(_final_stage(), "USER").value.split(":")[0]
+    assert user not in {"root", "0"}
+
+
+def test_final_stage_copies_only_the_virtualenv_from_the_build():
+    copies = [i.value for i in _final_stage() if i.name == "COPY"]
+    assert copies == ["--from=build /opt/venv /opt/venv"]
+    assert "build" in _stage_names()
+
+
+def test_final_stage_installs_nothing():
+    # Build tools and package caches come from installing; the final stage only copies.
+    runs = [i.value for i in _final_stage() if i.name == "RUN"]
+    for run in runs:
+        assert not re.search(r"\b(apt-get|apt|pip|pip3|uv)\s+install\b", run), run
+
+
+def test_every_pip_install_leaves_no_cache():
+    for stage in _stages():
+        for instruction in stage:
+            if instruction.name == "RUN" and re.search(r"\bpip\b.*\binstall\b", instruction.value):
+                assert "--no-cache-dir" in instruction.value, instruction.value
+
+
+def test_cmd_is_exec_form_serving_on_all_interfaces():
+    cmd = _exec_form(_only(_final_stage(), "CMD").value)
+    assert cmd[:2] == ["logger-app", "serve"]
+    assert cmd[cmd.index("--host") + 1] == "0.0.0.0"
+
+
+def test_cmd_port_is_the_exposed_port():
+    cmd = _exec_form(_only(_final_stage(), "CMD").value)
+    exposed = _only(_final_stage(), "EXPOSE").value.split()
+    assert exposed == [cmd[cmd.index("--port") + 1]]
+
+
+def test_healthcheck_is_exec_form_polling_liveness_on_the_served_port():
+    healthcheck = _only(_final_stage(), "HEALTHCHECK").value
+    options, _, command = healthcheck.partition("CMD")
+    assert "--interval=" in options
+    assert "--timeout=" in options
+    probe = " ".join(_exec_form(command.strip()))
+    cmd = _exec_form(_only(_final_stage(), "CMD").value)
+    assert f"127.0.0.1:{cmd[cmd.index('--port') + 1]}/healthz" in probe
+
+
+def _dockerignore_patterns() -> list[tuple[bool, re.Pattern[str]]]:
+    patterns = []
+    for raw in (REPO / ".dockerignore").read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        glob = str(PurePosixPath(line.lstrip("!")))
+        regex = re.escape(glob).replace(r"\*\*", ".*").replace(r"\*", "[^/]*").replace(r"\?", ".")
+        patterns.append((negated, re.compile(f"^{regex}$")))
+    return patterns
+
+
+def _in_build_context(path: str) -> bool:
+    """Docker's rule: the last pattern matching the path or one of its parents decides."""
+    parts = PurePosixPath(path).parts
+    candidates = ["/".join(parts[: n + 1]) for n in range(len(parts))]
+    included = True
+    for negated, regex in _dockerignore_patterns():
+        if any(regex.match(c) for c in candidates):
+            included = negated
+    return included
+
+
+def _copied_sources() -> list[str]:
+    sources = []
+    for stage in _stages():
+        for instruction in stage:
+            if instruction.name == "COPY" and not instruction.value.startswith("--from"):
+                sources.extend(shlex.split(instruction.value)[:-1])
+    return sources
+
+
+def test_build_context_holds_everything_the_dockerfile_copies():
+    for source in _copied_sources():
+        assert (REPO / source).exists(), source
+        assert _in_build_context(source.rstrip("/") + "/x" if source.endswith("/") else source)
+
+
+@pytest.mark.parametrize(
+    "path", [".git/config", ".venv/bin/python", ".env", "tests/unit/x.py", "infra/app.py"]
+)
+def test_build_context_leaves_out_local_state_and_other_code(path):
+    assert not _in_build_context(path)
