@@ -1,6 +1,7 @@
 """Properties of the service image, read from the parsed Dockerfile (no Docker engine here)."""
 
 import json
+import os
 import re
 import shlex
 from dataclasses import dataclass
@@ -8,6 +9,8 @@ from pathlib import PurePosixPath
 
 import pytest
 from dockerfile_parse import DockerfileParser
+
+from logger_app import cli
 
 from .helpers import REPO
 
@@ -110,6 +113,21 @@ def test_cmd_is_exec_form_serving_on_all_interfaces():
     cmd = _exec_form(_only(_final_stage(), "CMD").value)
     assert cmd[:2] == ["logger-app", "serve"]
     assert cmd[cmd.index("--host") + 1] == "0.0.0.0"
+
+
+def test_cmd_execs_uvicorn_under_opentelemetry_instrument_with_one_worker(monkeypatch):
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    executed: list[list[str]] = []
+    monkeypatch.setattr(os, "execv", lambda path, argv: executed.append(list(argv)))
+    cmd = _exec_form(_only(_final_stage(), "CMD").value)
+
+    cli.main(cmd[1:])
+
+    [argv] = executed
+    assert os.path.basename(argv[0]) == "opentelemetry-instrument"
+    assert argv[argv.index("-m") + 1] == "uvicorn"
+    assert argv[argv.index("--workers") + 1] == "1"
+    assert "--proxy-headers" in argv
 
 
 def test_cmd_port_is_the_exposed_port():
