@@ -20,20 +20,29 @@ class BodySizeLimit:
             await problem_response(body_too_large(self.max_bytes))(scope, receive, send)
             return
 
-        # A chunked body (or a lying Content-Length) is counted as it streams in; the
-        # Problem raised here reaches the handlers through the endpoint that reads the body.
+        # A chunked body (or a lying Content-Length) is counted as it streams in. Whatever the
+        # app answers once the limit is crossed (FastAPI turns a failed body read into a 400)
+        # is replaced by the 413.
         received = 0
+        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    too_large = True
                     raise body_too_large(self.max_bytes)
             return message
 
-        await self.app(scope, limited_receive, send)
+        async def guarded_send(message: Message) -> None:
+            if not too_large:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await problem_response(body_too_large(self.max_bytes))(scope, receive, send)
+
+        await self.app(scope, limited_receive, guarded_send)
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -56,12 +56,14 @@ def serve_command(host: str, port: int) -> list[str]:
     ]
 
 
+def serve_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    return {**TELEMETRY_DEFAULTS, **environ}
+
+
 def serve(host: str, port: int) -> None:
-    for name, value in TELEMETRY_DEFAULTS.items():
-        os.environ.setdefault(name, value)
     command = serve_command(host, port)
     # exec keeps the PID, so ECS's SIGTERM reaches uvicorn directly.
-    os.execv(command[0], command)  # noqa: S606 (fixed argv, no shell)
+    os.execve(command[0], command, serve_environment(os.environ))  # noqa: S606 (fixed argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -13,7 +13,7 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LOGGER_APP_", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="LOGGER_APP_", frozen=True, validate_by_name=True)
 
     records_table: str = "logger-app-records"
     patients_table: str = "logger-app-patients"

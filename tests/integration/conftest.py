@@ -1,0 +1,157 @@
+"""The app in-process, talking through boto3 over real HTTP to moto's server in another process."""
+
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from fastapi.testclient import TestClient
+from opentelemetry import metrics, trace
+from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from logger_app.bootstrap import bootstrap
+from logger_app.logs import ServiceJsonFormatter
+from logger_app.main import create_app
+from logger_app.settings import Settings
+from tests.support import AWS_TEST_ENV, moto_server, reset_moto
+
+# Global providers can be set once per process: one pair for the whole session.
+_spans = InMemorySpanExporter()
+_metric_reader = InMemoryMetricReader()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def telemetry() -> None:
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(_spans))
+    trace.set_tracer_provider(tracer_provider)
+    metrics.set_meter_provider(MeterProvider(metric_readers=[_metric_reader]))
+    BotocoreInstrumentor().instrument()
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint() -> Iterator[str]:
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def aws(aws_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh, bootstrapped emulator for each test; returns the queue URL."""
+    for name, value in AWS_TEST_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_endpoint)
+    reset_moto(aws_endpoint)
+    return bootstrap(Settings())
+
+
+@pytest.fixture
+def spans() -> InMemorySpanExporter:
+    _spans.clear()
+    return _spans
+
+
+class Counters:
+    """Reads the cumulative counters; tests compare before and after."""
+
+    def value(self, name: str, **attributes: str) -> float:
+        data = _metric_reader.get_metrics_data()
+        total = 0.0
+        for resource_metrics in data.resource_metrics if data else []:
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    if metric.name != name:
+                        continue
+                    for point in metric.data.data_points:
+                        if all(point.attributes.get(k) == v for k, v in attributes.items()):
+                            total += point.value  # type: ignore[union-attr]
+        return total
+
+
+@pytest.fixture
+def counters() -> Counters:
+    return Counters()
+
+
+AppFactory = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_client(aws: str) -> Iterator[AppFactory]:
+    """Start the app with settings overrides; every client is closed (lifespan ends) at teardown."""
+    clients: list[TestClient] = []
+
+    def make(**overrides: Any) -> TestClient:
+        app = create_app(Settings(**overrides))
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
+        client = TestClient(app, raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: AppFactory) -> TestClient:
+    return make_client()
+
+
+@pytest.fixture
+def queue(aws: str) -> Callable[[], list[dict[str, Any]]]:
+    """Receive what the app published: each message's body and attributes."""
+    sqs = boto3.client("sqs")
+
+    def receive() -> list[dict[str, Any]]:
+        response = sqs.receive_message(
+            QueueUrl=aws,
+            MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=0,
+        )
+        return [
+            {
+                "body": json.loads(message["Body"]),
+                "attributes": {
+                    name: value["StringValue"]
+                    for name, value in message.get("MessageAttributes", {}).items()
+                },
+            }
+            for message in response.get("Messages", [])
+        ]
+
+    return receive
+
+
+Logs = Callable[[], list[dict[str, Any]]]
+
+
+@pytest.fixture
+def logs() -> Iterator[Logs]:
+    """The JSON lines the app's loggers write, formatted as on stdout.
+
+    Collected on the package logger: pytest swaps sys.stdout between fixture setup and the
+    test, and each app the tests create reconfigures the root logger.
+    """
+    logger = logging.getLogger("logger_app")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(ServiceJsonFormatter(environment="local"))
+    logger.addHandler(handler)
+
+    def read() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+    yield read
+    logger.removeHandler(handler)

@@ -1,0 +1,46 @@
+from fastapi.testclient import TestClient
+
+from tests.support import free_port
+
+
+def test_liveness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_ready_when_tables_and_queue_are_reachable(client: TestClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert set(response.json()["checks"].values()) == {"ok"}
+
+
+def test_not_ready_names_the_missing_dependency(make_client: object) -> None:
+    client = make_client(records_table="no-such-table")  # type: ignore[operator]
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
+    checks = response.json()["checks"]
+    assert checks["records_table"] == "ResourceNotFoundException"
+    assert checks["patients_table"] == checks["queue"] == "ok"
+
+
+def test_not_ready_when_aws_is_unreachable(make_client: object, monkeypatch: object) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")  # type: ignore[attr-defined]
+    client = make_client(aws_max_attempts=1)  # type: ignore[operator]
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert set(response.json()["checks"].values()) == {"EndpointConnectionError"}
+
+
+def test_openapi_and_docs_are_served(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert {
+        "/v1/signups",
+        "/v1/records",
+        "/v1/records/{id}",
+        "/v1/records/{id}/{timestamp}",
+    } <= set(schema["paths"])
+    assert client.get("/docs").status_code == 200

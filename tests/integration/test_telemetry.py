@@ -1,0 +1,95 @@
+"""What the app tells the outside: trace context in SQS messages, spans, counters, logs."""
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, format_trace_id
+
+from tests.integration.conftest import Counters, Logs, _metric_reader
+
+PATIENT = {"email": "mary.seacole@example.org", "full_name": "Mary Seacole"}
+
+
+def test_sqs_message_carries_the_request_trace(
+    client: TestClient,
+    spans: InMemorySpanExporter,
+    queue: Callable[[], list[dict[str, Any]]],
+) -> None:
+    client.post("/v1/signups", json=PATIENT)
+
+    [message] = queue()
+    server = next(s for s in spans.get_finished_spans() if s.kind is SpanKind.SERVER)
+    trace_id = format_trace_id(server.context.trace_id)
+    traceparent = message["attributes"]["traceparent"]
+    assert traceparent.split("-")[1] == trace_id
+    assert message["attributes"]["event_type"] == "patient.signed_up"
+
+
+def test_signup_trace_has_dynamodb_and_sqs_client_spans(
+    client: TestClient, spans: InMemorySpanExporter
+) -> None:
+    client.post("/v1/signups", json=PATIENT)
+
+    finished = spans.get_finished_spans()
+    server = next(s for s in finished if s.kind is SpanKind.SERVER)
+    clients = {s.name for s in finished if s.kind in (SpanKind.CLIENT, SpanKind.PRODUCER)}
+    assert {"DynamoDB.TransactWriteItems"} <= clients
+    assert any(name.startswith("SQS.SendMessage") or "send" in name for name in clients), clients
+    assert {s.context.trace_id for s in finished} == {server.context.trace_id}
+
+
+def test_health_endpoints_are_not_traced(client: TestClient, spans: InMemorySpanExporter) -> None:
+    client.get("/healthz")
+    assert not [s for s in spans.get_finished_spans() if s.kind is SpanKind.SERVER]
+
+
+def test_logs_are_json_with_trace_ids_and_event_names(client: TestClient, logs: Logs) -> None:
+    response = client.get(f"/v1/records/{uuid.uuid4()}")
+
+    lines = logs()
+    [not_found] = [line for line in lines if line["event"] == "record.not_found"]
+    assert not_found["trace_id"] == response.json()["trace_id"]
+    assert len(not_found["span_id"]) == 16
+    assert not_found["level"] == "INFO"
+    assert not_found["logger"] == "logger_app.records"
+    assert not_found["service"] == "logger-app"
+    assert not_found["time"].endswith("Z")
+    [request] = [line for line in lines if line["event"] == "http.request"]
+    assert request["route"] == "/v1/records/{id}"
+    assert request["status"] == 404
+
+
+def test_no_personal_data_in_logs_spans_or_metric_labels(
+    client: TestClient, spans: InMemorySpanExporter, logs: Logs
+) -> None:
+    client.post("/v1/signups", json=PATIENT)
+    client.post("/v1/signups", json=PATIENT)  # duplicate: the error path logs too
+    client.post("/v1/signups", json={**PATIENT, "email": "not-an-email"})
+
+    secrets = ("mary", "seacole", "example.org")
+    log_text = str(logs()).lower()
+    span_text = str([(s.name, dict(s.attributes or {})) for s in spans.get_finished_spans()])
+    data = _metric_reader.get_metrics_data()
+    metric_text = str(
+        [
+            dict(point.attributes or {})
+            for rm in (data.resource_metrics if data else [])
+            for sm in rm.scope_metrics
+            for metric in sm.metrics
+            for point in metric.data.data_points
+        ]
+    )
+    assert "signup.created" in log_text  # the logs were captured at all
+    for secret in secrets:
+        assert secret not in log_text
+        assert secret not in span_text.lower()
+        assert secret not in metric_text.lower()
+
+
+def test_signup_counter_by_outcome(client: TestClient, counters: Counters) -> None:
+    before = counters.value("logger_app.signups", outcome="created")
+    client.post("/v1/signups", json=PATIENT)
+    assert counters.value("logger_app.signups", outcome="created") == before + 1
