@@ -1,0 +1,1 @@
+"""CDK app of logger-app: network, data, delivery, access, observability backends, service."""

@@ -1,0 +1,122 @@
+"""Access: who may talk to whom. Client VPN (mutual TLS) for staff, and the security groups.
+
+All security groups live here, with every rule between them, so the stacks that use them
+reference this stack only (no cycle between the service and the observability stacks):
+staff -> VPN -> ALB -> app tasks -> Loki <- Grafana <- VPN <- staff.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Annotations, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from .config import DeploymentConfig
+from .log_groups import encrypted_log_group
+from .ports import APP_PORT, GRAFANA_PORT, LOKI_PORT
+
+
+class AccessStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeploymentConfig,
+        vpc: ec2.IVpc,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.vpn_security_group = ec2.SecurityGroup(
+            self,
+            "ClientVpnSecurityGroup",
+            vpc=vpc,
+            description="Client VPN endpoint: staff traffic into the VPC",
+            allow_all_outbound=False,
+        )
+        self.alb_listener_port = 443 if config.alb_certificate_arn else 80
+        self._security_groups(vpc)
+
+        self.endpoint: ec2.ClientVpnEndpoint | None = None
+        if not config.vpn_enabled:
+            # Fail closed: without the VPN nothing in the private subnets is reachable.
+            Annotations.of(self).add_warning_v2(
+                "logger-app:no-vpn",
+                "vpnServerCertificateArn/vpnClientCertificateArn are not set: "
+                "no Client VPN endpoint is created and Grafana is unreachable.",
+            )
+            return
+        assert config.vpn_server_certificate_arn is not None
+
+        private = vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        self.endpoint = ec2.ClientVpnEndpoint(
+            self,
+            "ClientVpn",
+            vpc=vpc,
+            description=f"logger-app {config.environment} staff access",
+            cidr=config.vpn_client_cidr,
+            server_certificate_arn=config.vpn_server_certificate_arn,
+            client_certificate_arn=config.vpn_client_certificate_arn,
+            authorize_all_users_to_vpc_cidr=False,
+            split_tunnel=True,
+            dns_servers=[config.vpc_dns_server],
+            security_groups=[self.vpn_security_group],
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            logging=True,
+            log_group=encrypted_log_group(
+                self, "ClientVpnLogs", retention=logs.RetentionDays.ONE_YEAR
+            ),
+            session_timeout=ec2.ClientVpnSessionTimeout.EIGHT_HOURS,
+        )
+        for index, subnet in enumerate(private.subnets):
+            self.endpoint.add_authorization_rule(
+                f"PrivateSubnet{index}",
+                cidr=subnet.ipv4_cidr_block,
+                description=f"Private subnet {subnet.availability_zone}",
+            )
+        # The VPC resolver (base + 2) lies in a public subnet's range; clients need it to
+        # resolve the private DNS zone.
+        self.endpoint.add_authorization_rule(
+            "VpcResolver",
+            cidr=f"{config.vpc_dns_server}/32",
+            description="Amazon-provided DNS resolver",
+        )
+
+    def _security_groups(self, vpc: ec2.IVpc) -> None:
+        def group(
+            construct_id: str, description: str, allow_all_outbound: bool
+        ) -> ec2.SecurityGroup:
+            return ec2.SecurityGroup(
+                self,
+                construct_id,
+                vpc=vpc,
+                description=description,
+                allow_all_outbound=allow_all_outbound,
+            )
+
+        vpn = self.vpn_security_group
+        self.alb_security_group = group("LoadBalancerSecurityGroup", "Internal app ALB", False)
+        self.app_security_group = group("AppSecurityGroup", "logger-app tasks", False)
+        # Loki and Grafana call S3, EFS, AMP, X-Ray and CloudWatch: no useful egress bound.
+        self.loki_security_group = group("LokiSecurityGroup", "Loki", True)
+        self.grafana_security_group = group("GrafanaSecurityGroup", "Grafana", True)
+
+        def allow(
+            source: ec2.SecurityGroup, target: ec2.SecurityGroup, port: int, why: str
+        ) -> None:
+            target.add_ingress_rule(source, ec2.Port.tcp(port), why)
+            if not source.allow_all_outbound:
+                source.add_egress_rule(target, ec2.Port.tcp(port), why)
+
+        allow(vpn, self.alb_security_group, self.alb_listener_port, "Staff to the app ALB")
+        allow(vpn, self.grafana_security_group, GRAFANA_PORT, "Staff to Grafana")
+        allow(self.alb_security_group, self.app_security_group, APP_PORT, "ALB to app tasks")
+        allow(self.app_security_group, self.loki_security_group, LOKI_PORT, "Log router to Loki")
+        allow(self.grafana_security_group, self.loki_security_group, LOKI_PORT, "Grafana to Loki")
+        # DynamoDB, SQS, X-Ray, AMP, ECR and CloudWatch, through VPC endpoints or the NAT.
+        self.app_security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs over HTTPS"
+        )

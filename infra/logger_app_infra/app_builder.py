@@ -1,0 +1,97 @@
+"""Builds the whole CDK app: six stacks along the deployment's concerns, checked by cdk-nag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import aws_cdk as cdk
+
+from .access import AccessStack
+from .config import DeploymentConfig, load_config
+from .data import DataStack
+from .delivery import DeliveryStack
+from .images import ImageCatalog
+from .nag import apply_checks, suppress_inline_policies
+from .network import NetworkStack
+from .observability import ObservabilityStack
+from .repo_files import REPO_ROOT, read_repo_file
+from .service import ServiceStack
+
+COLLECTOR_CONFIG_FILE = "otel-collector.yaml"
+
+
+@dataclass(frozen=True)
+class LoggerAppStacks:
+    config: DeploymentConfig
+    network: NetworkStack
+    data: DataStack
+    delivery: DeliveryStack
+    access: AccessStack
+    observability: ObservabilityStack
+    service: ServiceStack
+
+    def all(self) -> list[cdk.Stack]:
+        return [
+            self.network,
+            self.data,
+            self.delivery,
+            self.access,
+            self.observability,
+            self.service,
+        ]
+
+
+def build_stacks(app: cdk.App, repo_root: Path = REPO_ROOT) -> LoggerAppStacks:
+    config = load_config(app.node)
+    collector_config = read_repo_file(COLLECTOR_CONFIG_FILE, repo_root)
+    env = cdk.Environment(account=config.account, region=config.region)
+    prefix = config.prefix
+
+    network = NetworkStack(app, f"{prefix}-Network", config=config, env=env)
+    data = DataStack(app, f"{prefix}-Data", config=config, env=env)
+    delivery = DeliveryStack(app, f"{prefix}-Delivery", config=config, env=env)
+    images = ImageCatalog(delivery.repositories, config.image_tag)
+    if config.image_tag == "unset":
+        cdk.Annotations.of(delivery).add_warning_v2(
+            "logger-app:no-image-tag",
+            "imageTag is not set: the task definitions point at the tag 'unset'.",
+        )
+    access = AccessStack(app, f"{prefix}-Access", config=config, vpc=network.vpc, env=env)
+    observability = ObservabilityStack(
+        app,
+        f"{prefix}-Observability",
+        config=config,
+        vpc=network.vpc,
+        logs_bucket=network.logs_bucket,
+        loki_security_group=access.loki_security_group,
+        grafana_security_group=access.grafana_security_group,
+        images=images,
+        env=env,
+    )
+    service = ServiceStack(
+        app,
+        f"{prefix}-Service",
+        config=config,
+        vpc=network.vpc,
+        logs_bucket=network.logs_bucket,
+        app_security_group=access.app_security_group,
+        alb_security_group=access.alb_security_group,
+        loki_host=observability.loki_host,
+        amp_workspace_arn=observability.amp_workspace_arn,
+        amp_remote_write_url=observability.amp_remote_write_url,
+        records_table=data.records_table,
+        patients_table=data.patients_table,
+        queue=data.queue,
+        data_key=data.key,
+        images=images,
+        collector_config=collector_config,
+        env=env,
+    )
+    stacks = LoggerAppStacks(config, network, data, delivery, access, observability, service)
+    for stack in stacks.all():
+        cdk.Tags.of(stack).add("project", "logger-app")
+        cdk.Tags.of(stack).add("environment", config.environment)
+        suppress_inline_policies(stack)
+    apply_checks(app)
+    return stacks

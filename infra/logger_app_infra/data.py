@@ -1,0 +1,120 @@
+"""Data: the service's DynamoDB tables and SQS queues, under one customer key, backed up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_backup as backup
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from .config import DeploymentConfig
+from .nag import suppress
+
+# Same as `logger-app bootstrap` creates locally.
+DLQ_MAX_RECEIVE_COUNT = 5
+
+
+class DataStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: DeploymentConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        prod = config.is_production
+        # Patient data: keep it when the stack goes away, except in throwaway environments.
+        removal = RemovalPolicy.RETAIN if prod else RemovalPolicy.DESTROY
+        name = f"logger-app-{config.environment}"
+
+        self.key = kms.Key(
+            self,
+            "DataKey",
+            alias=f"alias/{name}-data",
+            description="Encrypts logger-app tables, queues and their backups",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+        self.records_table = dynamodb.Table(
+            self,
+            "RecordsTable",
+            table_name=f"{name}-records",
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="timestamp", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            deletion_protection=prod,
+            removal_policy=removal,
+        )
+        self.patients_table = dynamodb.Table(
+            self,
+            "PatientsTable",
+            table_name=f"{name}-patients",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            deletion_protection=prod,
+            removal_policy=removal,
+        )
+
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "EventsDeadLetterQueue",
+            queue_name=f"{name}-events-dlq",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            removal_policy=removal,
+        )
+        self.queue = sqs.Queue(
+            self,
+            "EventsQueue",
+            queue_name=f"{name}-events",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.key,
+            enforce_ssl=True,
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letter_queue, max_receive_count=DLQ_MAX_RECEIVE_COUNT
+            ),
+            removal_policy=removal,
+        )
+
+        vault = backup.BackupVault(
+            self,
+            "BackupVault",
+            encryption_key=self.key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        plan = (
+            backup.BackupPlan.daily_weekly_monthly5_year_retention(self, "BackupPlan", vault)
+            if prod
+            else backup.BackupPlan.daily35_day_retention(self, "BackupPlan", vault)
+        )
+        selection = plan.add_selection(
+            "Tables",
+            resources=[
+                backup.BackupResource.from_dynamo_db_table(self.records_table),
+                backup.BackupResource.from_dynamo_db_table(self.patients_table),
+            ],
+        )
+        suppress(
+            selection,
+            "AwsSolutions-IAM4",
+            "AWS Backup's own service role policy, which AWS maintains for backup jobs.",
+            applies_to=[
+                "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSBackupServiceRolePolicyForBackup"
+            ],
+        )

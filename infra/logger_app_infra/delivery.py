@@ -1,0 +1,122 @@
+"""Delivery: ECR repositories for the four images and the GitHub OIDC deploy role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Annotations, DefaultStackSynthesizer, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from .config import DeploymentConfig
+from .nag import suppress
+
+GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+
+# Image name -> what builds it (see docs/deployment.md, "Images").
+IMAGES: tuple[str, ...] = ("app", "log-router", "grafana", "loki")
+
+_ECR_PUSH_ACTIONS = [
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:CompleteLayerUpload",
+    "ecr:DescribeImages",
+    "ecr:DescribeImageScanFindings",
+    "ecr:InitiateLayerUpload",
+    "ecr:PutImage",
+    "ecr:UploadLayerPart",
+]
+# The roles `cdk bootstrap` creates; `cdk deploy` only assumes these.
+_CDK_BOOTSTRAP_ROLES = ("deploy", "file-publishing", "image-publishing", "lookup")
+
+
+class DeliveryStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: DeploymentConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.repositories: dict[str, ecr.Repository] = {
+            image: ecr.Repository(
+                self,
+                f"{image.title().replace('-', '')}Repository",
+                repository_name=f"logger-app-{config.environment}/{image}",
+                image_scan_on_push=True,
+                image_tag_mutability=ecr.TagMutability.IMMUTABLE,
+                encryption=ecr.RepositoryEncryption.KMS,
+                lifecycle_rules=[ecr.LifecycleRule(max_image_count=100)],
+                removal_policy=RemovalPolicy.RETAIN,
+            )
+            for image in IMAGES
+        }
+
+        self.deploy_role: iam.Role | None = None
+        if config.github_repository is None:
+            Annotations.of(self).add_warning_v2(
+                "logger-app:no-github-repository",
+                "githubRepository is not set: no GitHub deploy role is created.",
+            )
+            return
+        provider_arn = config.github_oidc_provider_arn or (
+            iam.OidcProviderNative(
+                self, "GitHubOidcProvider", url=GITHUB_OIDC_URL, client_ids=["sts.amazonaws.com"]
+            ).oidc_provider_arn
+        )
+        self.deploy_role = iam.Role(
+            self,
+            "GitHubDeployRole",
+            description=(
+                f"Assumed by GitHub Actions in {config.github_repository} "
+                f"on branch {config.github_branch} only"
+            ),
+            max_session_duration=Duration.hours(1),
+            assumed_by=iam.WebIdentityPrincipal(
+                provider_arn,
+                conditions={
+                    "StringEquals": {
+                        f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com",
+                        f"{GITHUB_OIDC_HOST}:sub": (
+                            f"repo:{config.github_repository}:ref:refs/heads/{config.github_branch}"
+                        ),
+                    }
+                },
+            ),
+        )
+        qualifier = DefaultStackSynthesizer.DEFAULT_QUALIFIER
+        self.deploy_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="AssumeCdkBootstrapRoles",
+                actions=["sts:AssumeRole"],
+                resources=[
+                    self.format_arn(
+                        service="iam",
+                        region="",
+                        resource="role",
+                        resource_name=f"cdk-{qualifier}-{role}-role-{self.account}-{self.region}",
+                    )
+                    for role in _CDK_BOOTSTRAP_ROLES
+                ],
+            )
+        )
+        self.deploy_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PushImages",
+                actions=_ECR_PUSH_ACTIONS,
+                resources=[repo.repository_arn for repo in self.repositories.values()],
+            )
+        )
+        self.deploy_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="EcrLogin",
+                actions=["ecr:GetAuthorizationToken"],
+                resources=["*"],
+            )
+        )
+        suppress(
+            self.deploy_role,
+            "AwsSolutions-IAM5",
+            "ecr:GetAuthorizationToken has no resource-level permissions (resource must be *); "
+            "pushes are limited to this stack's repositories.",
+            applies_to=["Resource::*"],
+        )

@@ -1,0 +1,179 @@
+"""Grafana: one task, SQLite (WAL) on EFS, admin password from Secrets Manager."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_efs as efs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_servicediscovery as servicediscovery
+from constructs import Construct
+
+from .config import DeploymentConfig
+from .efs_volume import mount_access_point
+from .images import ImageCatalog
+from .log_groups import encrypted_log_group
+from .nag import suppress, suppress_task_definition_findings
+from .ports import GRAFANA_PORT
+
+GRAFANA_UID = "472"  # the grafana/grafana image runs as 472:0
+GRAFANA_GID = "0"
+
+# Reads the amazonprometheus data source makes (SigV4 with the task role).
+AMP_QUERY_ACTIONS = [
+    "aps:QueryMetrics",
+    "aps:GetLabels",
+    "aps:GetSeries",
+    "aps:GetMetricMetadata",
+]
+# Reads the X-Ray data source makes; X-Ray has no resource-level permissions for them.
+XRAY_READ_ACTIONS = [
+    "xray:BatchGetTraces",
+    "xray:GetGroups",
+    "xray:GetInsightSummaries",
+    "xray:GetServiceGraph",
+    "xray:GetTimeSeriesServiceStatistics",
+    "xray:GetTraceGraph",
+    "xray:GetTraceSummaries",
+]
+
+
+class Grafana(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeploymentConfig,
+        cluster: ecs.ICluster,
+        file_system: efs.FileSystem,
+        namespace: servicediscovery.IPrivateDnsNamespace,
+        images: ImageCatalog,
+        security_group: ec2.ISecurityGroup,
+        amp_workspace_arn: str,
+        amp_query_url: str,
+        loki_url: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dns_name = f"grafana.{namespace.namespace_name}"
+        self.url = f"http://{self.dns_name}:{GRAFANA_PORT}"
+
+        secret_key = kms.Key(
+            self,
+            "SecretKey",
+            description="Encrypts the Grafana admin password",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.admin_secret = secretsmanager.Secret(
+            self,
+            "AdminPassword",
+            description=f"Grafana admin password ({config.environment})",
+            encryption_key=secret_key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=32, exclude_punctuation=True
+            ),
+        )
+
+        task_definition = ecs.FargateTaskDefinition(
+            self, "TaskDefinition", cpu=512, memory_limit_mib=1024
+        )
+        container = task_definition.add_container(
+            "grafana",
+            image=images.image("grafana"),
+            essential=True,
+            port_mappings=[ecs.PortMapping(container_port=GRAFANA_PORT, name="http")],
+            environment={
+                "AWS_REGION": Stack.of(self).region,
+                "AMP_QUERY_URL": amp_query_url,
+                "LOKI_URL": loki_url,
+                "ENVIRONMENT": config.environment,
+                "GF_SERVER_ROOT_URL": self.url,
+                "GF_DATABASE_TYPE": "sqlite3",
+                "GF_DATABASE_WAL": "true",
+                "GF_SECURITY_ADMIN_USER": "admin",
+                "GF_AUTH_ANONYMOUS_ENABLED": "false",
+                "GF_USERS_ALLOW_SIGN_UP": "false",
+                "GF_ANALYTICS_REPORTING_ENABLED": "false",
+                "GF_ANALYTICS_CHECK_FOR_UPDATES": "false",
+                "GF_AUTH_SIGV4_AUTH_ENABLED": "true",
+            },
+            secrets={
+                "GF_SECURITY_ADMIN_PASSWORD": ecs.Secret.from_secrets_manager(self.admin_secret)
+            },
+            health_check=ecs.HealthCheck(
+                command=[
+                    "CMD-SHELL",
+                    f"wget -q -O /dev/null http://127.0.0.1:{GRAFANA_PORT}/api/health || exit 1",
+                ],
+                interval=Duration.seconds(30),
+                timeout=Duration.seconds(5),
+                retries=3,
+                start_period=Duration.seconds(60),
+            ),
+            logging=ecs.LogDrivers.aws_logs(
+                stream_prefix="grafana",
+                log_group=encrypted_log_group(self, "Logs", retention=logs.RetentionDays.ONE_MONTH),
+            ),
+        )
+        mount_access_point(
+            self,
+            file_system=file_system,
+            task_definition=task_definition,
+            container=container,
+            name="grafana",
+            path="/grafana",
+            uid=GRAFANA_UID,
+            gid=GRAFANA_GID,
+            container_path="/var/lib/grafana",
+        )
+        task_definition.add_to_task_role_policy(
+            iam.PolicyStatement(
+                sid="QueryPrometheus", actions=AMP_QUERY_ACTIONS, resources=[amp_workspace_arn]
+            )
+        )
+        task_definition.add_to_task_role_policy(
+            iam.PolicyStatement(sid="ReadTraces", actions=XRAY_READ_ACTIONS, resources=["*"])
+        )
+
+        self.service = ecs.FargateService(
+            self,
+            "Service",
+            cluster=cluster,
+            task_definition=task_definition,
+            desired_count=1,
+            # SQLite on EFS: never two Grafana tasks at once.
+            min_healthy_percent=0,
+            max_healthy_percent=100,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            security_groups=[security_group],
+            assign_public_ip=False,
+            cloud_map_options=ecs.CloudMapOptions(
+                name="grafana",
+                cloud_map_namespace=namespace,
+                dns_record_type=servicediscovery.DnsRecordType.A,
+                dns_ttl=Duration.seconds(10),
+            ),
+            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+        )
+        file_system.connections.allow_default_port_from(self.service, "Grafana to EFS")
+
+        suppress_task_definition_findings(task_definition)
+        suppress(
+            task_definition.task_role,
+            "AwsSolutions-IAM5",
+            "X-Ray trace reads (GetTraceSummaries, BatchGetTraces, GetServiceGraph, ...) have no "
+            "resource-level permissions.",
+            applies_to=["Resource::*"],
+        )
+        rotation_reason = (
+            "Grafana copies the admin password into its database on first start only, so "
+            "rotating the secret would not change the login; rotate it with "
+            "`grafana cli admin reset-admin-password` (docs/deployment.md)."
+        )
+        suppress(self.admin_secret, "AwsSolutions-SMG4", rotation_reason)
+        suppress(self.admin_secret, "HIPAA.Security-SecretsManagerRotationEnabled", rotation_reason)

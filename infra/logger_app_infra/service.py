@@ -1,0 +1,179 @@
+"""The service: ECS cluster, Fargate service behind an internal ALB, autoscaling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from .app_task import APP_CONTAINER, AppResources, AppTaskDefinition
+from .config import DeploymentConfig
+from .images import ImageCatalog
+from .nag import suppress
+from .ports import APP_PORT, LOKI_PORT
+
+
+class ServiceStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeploymentConfig,
+        vpc: ec2.IVpc,
+        logs_bucket: s3.IBucket,
+        app_security_group: ec2.ISecurityGroup,
+        alb_security_group: ec2.ISecurityGroup,
+        loki_host: str,
+        amp_workspace_arn: str,
+        amp_remote_write_url: str,
+        records_table: dynamodb.ITable,
+        patients_table: dynamodb.ITable,
+        queue: sqs.IQueue,
+        data_key: kms.IKey,
+        images: ImageCatalog,
+        collector_config: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        prod = config.is_production
+        private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+
+        cluster = ecs.Cluster(
+            self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
+        )
+        self.task = AppTaskDefinition(
+            self,
+            "AppTask",
+            config=config,
+            images=images,
+            collector_config=collector_config,
+            resources=AppResources(
+                records_table_name=records_table.table_name,
+                records_table_arn=records_table.table_arn,
+                patients_table_name=patients_table.table_name,
+                patients_table_arn=patients_table.table_arn,
+                queue_name=queue.queue_name,
+                queue_url=queue.queue_url,
+                queue_arn=queue.queue_arn,
+                data_key_arn=data_key.key_arn,
+                amp_workspace_arn=amp_workspace_arn,
+                amp_remote_write_url=amp_remote_write_url,
+                loki_host=loki_host,
+                loki_port=LOKI_PORT,
+            ),
+        )
+
+        self.service = ecs.FargateService(
+            self,
+            "Service",
+            cluster=cluster,
+            task_definition=self.task.task_definition,
+            desired_count=2 if prod else 1,
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+            vpc_subnets=private,
+            security_groups=[app_security_group],
+            assign_public_ip=False,
+            health_check_grace_period=Duration.seconds(60),
+            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+        )
+
+        # Internal: staff and internal clients reach it over the Client VPN only.
+        self.load_balancer = elbv2.ApplicationLoadBalancer(
+            self,
+            "LoadBalancer",
+            vpc=vpc,
+            internet_facing=False,
+            vpc_subnets=private,
+            security_group=alb_security_group,
+            drop_invalid_header_fields=True,
+            deletion_protection=prod,
+        )
+        self._access_logs(config, logs_bucket)
+        if not prod:
+            suppress(
+                self.load_balancer,
+                "HIPAA.Security-ELBDeletionProtectionEnabled",
+                "Non-production environments are torn down with `cdk destroy`; production "
+                "enables deletion protection.",
+            )
+
+        if config.alb_certificate_arn:
+            port = 443
+            listener = self.load_balancer.add_listener(
+                "Https",
+                port=port,
+                protocol=elbv2.ApplicationProtocol.HTTPS,
+                certificates=[elbv2.ListenerCertificate.from_arn(config.alb_certificate_arn)],
+                ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+                open=False,
+            )
+        else:
+            port = 80
+            Annotations.of(self).add_warning_v2(
+                "logger-app:http-listener",
+                "albCertificateArn is not set: the internal load balancer listens on HTTP "
+                "(traffic is still encrypted by the Client VPN tunnel up to the VPC).",
+            )
+            listener = self.load_balancer.add_listener(
+                "Http", port=port, protocol=elbv2.ApplicationProtocol.HTTP, open=False
+            )
+            http_reason = (
+                "No albCertificateArn configured (documented HTTP mode): the ALB is internal and "
+                "reached only through the mutual-TLS Client VPN. Set albCertificateArn for HTTPS."
+            )
+            suppress(listener, "HIPAA.Security-ALBHttpToHttpsRedirection", http_reason)
+            suppress(listener, "HIPAA.Security-ELBv2ACMCertificateRequired", http_reason)
+        self.listener = listener
+        self.target_group = listener.add_targets(
+            "App",
+            port=APP_PORT,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            targets=[
+                self.service.load_balancer_target(
+                    container_name=APP_CONTAINER, container_port=APP_PORT
+                )
+            ],
+            health_check=elbv2.HealthCheck(
+                path="/healthz",
+                healthy_http_codes="200",
+                interval=Duration.seconds(15),
+                timeout=Duration.seconds(5),
+            ),
+            deregistration_delay=Duration.seconds(30),
+        )
+
+        scaling = self.service.auto_scale_task_count(
+            min_capacity=2 if prod else 1, max_capacity=10 if prod else 3
+        )
+        scaling.scale_on_cpu_utilization("Cpu", target_utilization_percent=60)
+        scaling.scale_on_request_count(
+            "Requests", requests_per_target=1000, target_group=self.target_group
+        )
+
+    def _access_logs(self, config: DeploymentConfig, logs_bucket: s3.IBucket) -> None:
+        if config.region is not None:
+            self.load_balancer.log_access_logs(logs_bucket, prefix=f"alb/{config.environment}")
+            return
+        # The log delivery principal depends on the region, unknown in an env-agnostic synth
+        # (python infra/app.py without CDK_DEFAULT_REGION). The CDK CLI always sets it.
+        Annotations.of(self).add_warning_v2(
+            "logger-app:no-region",
+            "No region configured: ALB access logs are off in this synth. "
+            "Deploy with the CDK CLI or set CDK_DEFAULT_REGION.",
+        )
+        reason = (
+            "Region-agnostic synth only (no region known): access logging needs the region's "
+            "log delivery principal. Every deployable synth sets a region and enables it."
+        )
+        suppress(self.load_balancer, "AwsSolutions-ELB2", reason)
+        suppress(self.load_balancer, "HIPAA.Security-ELBLoggingEnabled", reason)
