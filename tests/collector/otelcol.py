@@ -1,0 +1,66 @@
+"""Running the test collector binary: build (or reuse) it, validate configs, list components."""
+
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD_SCRIPT = REPO / "scripts" / "build-collector.sh"
+
+# Harmless values for the variables otel-collector.yaml references; validation never dials them.
+ECS_CONFIG_ENV: Mapping[str, str] = {
+    "AWS_REGION": "eu-west-1",
+    "AMP_REMOTE_WRITE_ENDPOINT": (
+        "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-test/api/v1/remote_write"
+    ),
+}
+
+
+def build_collector() -> Path:
+    """Path of the collector binary; builds it on the first call on a machine (minutes)."""
+    result = subprocess.run(
+        ["bash", str(BUILD_SCRIPT)], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{BUILD_SCRIPT.relative_to(REPO)} failed (exit {result.returncode}); it needs Go "
+            f"and the Go module proxy:\n{result.stderr[-4000:]}"
+        )
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+# What ECS gives every container (task role credentials, the task metadata endpoint): validate
+# builds the components, and sigv4auth and awsecscontainermetrics read these when created.
+ECS_TASK_ENV: Mapping[str, str] = {
+    "AWS_ACCESS_KEY_ID": "validate",
+    "AWS_SECRET_ACCESS_KEY": "validate",
+    "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/validate",
+}
+
+
+def validate(
+    otelcol: Path, config: Path, env: Mapping[str, str] = ECS_CONFIG_ENV
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(otelcol), "validate", f"--config={config}"],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), **ECS_TASK_ENV, **env},
+        timeout=60,
+        check=False,
+    )
+
+
+def components(otelcol: Path) -> dict[str, set[str]]:
+    """Component types compiled into the binary, by kind (receivers, processors, ...)."""
+    result = subprocess.run(
+        [str(otelcol), "components"], capture_output=True, text=True, timeout=60, check=True
+    )
+    listing = yaml.safe_load(result.stdout)
+    return {
+        kind: {entry["name"] for entry in listing.get(kind) or []}
+        for kind in ("receivers", "processors", "exporters", "extensions", "connectors")
+    }

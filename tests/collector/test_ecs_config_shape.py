@@ -1,0 +1,86 @@
+"""otel-collector.yaml keeps to what the ADOT image runs and to the telemetry contract."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.collector.ecs_config import ADOT_COMPONENTS, KINDS, component_type, load, pipelines
+
+CONFIG = load(Path(__file__).resolve().parents[2] / "otel-collector.yaml")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_only_components_the_adot_image_ships(kind: str) -> None:
+    used = {component_type(cid) for cid in CONFIG.get(kind) or {}}
+    assert used <= ADOT_COMPONENTS[kind], f"not in ADOT: {sorted(used - ADOT_COMPONENTS[kind])}"
+
+
+def test_memory_limiter_first_and_batch_last_in_every_pipeline() -> None:
+    for name, pipeline in pipelines(CONFIG).items():
+        processors = pipeline["processors"]
+        assert component_type(processors[0]) == "memory_limiter", name
+        assert component_type(processors[-1]) == "batch", name
+
+
+def test_no_logs_pipeline_logs_go_through_firelens() -> None:
+    assert not [name for name in pipelines(CONFIG) if component_type(name) == "logs"]
+
+
+def test_traces_go_to_xray_and_metrics_to_amp() -> None:
+    signals = {component_type(name): [] for name in pipelines(CONFIG)}
+    for name, pipeline in pipelines(CONFIG).items():
+        signals[component_type(name)].extend(pipeline["exporters"])
+    assert set(signals["traces"]) == {"awsxray"}
+    assert set(signals["metrics"]) == {"prometheusremotewrite"}
+
+
+def test_remote_write_is_signed_with_sigv4_for_amp() -> None:
+    exporter = CONFIG["exporters"]["prometheusremotewrite"]
+    assert exporter["endpoint"] == "${env:AMP_REMOTE_WRITE_ENDPOINT}"
+    assert exporter["auth"]["authenticator"] == "sigv4auth"
+    assert CONFIG["extensions"]["sigv4auth"]["service"] == "aps"
+    assert "sigv4auth" in CONFIG["service"]["extensions"]
+
+
+def test_health_check_extension_is_on_for_the_image_healthcheck() -> None:
+    assert "health_check" in CONFIG["service"]["extensions"]
+    assert CONFIG["extensions"]["health_check"]["endpoint"].endswith(":13133")
+
+
+def test_every_metrics_pipeline_trims_per_task_attributes_before_conversion() -> None:
+    assert CONFIG["exporters"]["prometheusremotewrite"]["resource_to_telemetry_conversion"][
+        "enabled"
+    ]
+    for name, pipeline in pipelines(CONFIG).items():
+        if "prometheusremotewrite" in pipeline["exporters"]:
+            assert "resource/metrics" in pipeline["processors"], name
+
+
+def test_resource_step_deletes_the_per_task_identifiers() -> None:
+    patterns = [
+        re.compile(action["pattern"])
+        for action in CONFIG["processors"]["resource/metrics"]["attributes"]
+        if action["action"] == "delete"
+    ]
+    per_task = [
+        "aws.ecs.task.arn",
+        "aws.ecs.task.id",
+        "aws.ecs.task.revision",
+        "aws.ecs.container.arn",
+        "container.id",
+        "cloud.availability_zone",
+        "aws.log.stream.names",
+        "host.name",
+        "process.pid",
+    ]
+    per_service = ["service.name", "service.instance.id", "deployment.environment", "cloud.region"]
+    assert [key for key in per_task if not any(p.search(key) for p in patterns)] == []
+    assert [key for key in per_service if any(p.search(key) for p in patterns)] == []
+
+
+def test_ecs_detector_and_container_metrics_are_wired() -> None:
+    assert CONFIG["processors"]["resourcedetection"]["detectors"] == ["env", "ecs"]
+    ecs = pipelines(CONFIG)["metrics/ecs"]
+    assert ecs["receivers"] == ["awsecscontainermetrics"]
+    assert "filter/ecs" in ecs["processors"]
