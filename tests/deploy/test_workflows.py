@@ -1,0 +1,186 @@
+"""GitHub workflows: actionlint and the github-workflows schema on every file, then the
+delivery rules (pinned actions, least permissions, OIDC, scan before push)."""
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .helpers import REPO, require_tool
+
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
+
+
+def _load(path: Path) -> dict:
+    # PyYAML reads the key `on` as the boolean True (YAML 1.1).
+    workflow = yaml.safe_load(path.read_text())
+    workflow["on"] = workflow.pop(True)
+    return workflow
+
+
+def _ci() -> dict:
+    return _load(REPO / ".github/workflows/ci.yml")
+
+
+def _deploy() -> dict:
+    return _load(REPO / ".github/workflows/deploy.yml")
+
+
+def _steps(job: dict) -> list[dict]:
+    return job.get("steps", [])
+
+
+def _uses_lines() -> list[str]:
+    lines = []
+    for path in WORKFLOWS:
+        for line in path.read_text().splitlines():
+            stripped = line.strip().removeprefix("- ")
+            if stripped.startswith("uses:"):
+                lines.append(stripped.removeprefix("uses:").strip())
+    return lines
+
+
+def test_there_are_ci_and_deploy_workflows():
+    assert {p.name for p in WORKFLOWS} >= {"ci.yml", "deploy.yml"}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_actionlint_passes(path):
+    actionlint = require_tool("actionlint", "scripts/install-deploy-tools.sh (make tools)")
+    result = subprocess.run(
+        [actionlint, "-no-color", str(path)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_github_workflows_schema_passes(path):
+    check = Path(sys.executable).parent / "check-jsonschema"
+    tool = str(check) if check.exists() else require_tool("check-jsonschema", "dev extra")
+    result = subprocess.run(
+        [tool, "--builtin-schema", "vendor.github-workflows", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("uses", _uses_lines())
+def test_actions_are_pinned_by_full_commit_sha_with_the_version_noted(uses):
+    if uses.startswith("./"):
+        return
+    assert PINNED.match(uses), uses
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_grants_nothing_by_default(path):
+    assert _load(path)["permissions"] == {}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_job_declares_only_read_access_or_an_oidc_token(path):
+    for name, job in _load(path)["jobs"].items():
+        permissions = job.get("permissions")
+        assert isinstance(permissions, dict), f"{name}: no job-level permissions"
+        for scope, level in permissions.items():
+            assert level == "read" or (scope, level) == ("id-token", "write"), f"{name}: {scope}"
+
+
+def test_only_jobs_that_talk_to_aws_get_an_oidc_token():
+    for workflow in (_ci(), _deploy()):
+        for name, job in workflow["jobs"].items():
+            assumes_role = any(
+                "configure-aws-credentials" in step.get("uses", "") for step in _steps(job)
+            )
+            has_token = job.get("permissions", {}).get("id-token") == "write"
+            assert assumes_role == has_token, name
+
+
+def test_no_workflow_uses_stored_secrets_or_access_keys():
+    for path in WORKFLOWS:
+        text = path.read_text()
+        assert "secrets." not in text, path.name
+        assert "aws-access-key-id" not in text, path.name
+
+
+def test_ci_runs_make_test_on_push_and_pull_request():
+    ci = _ci()
+    assert {"push", "pull_request"} <= set(ci["on"])
+    [job] = ci["jobs"].values()
+    assert "make test" in [step.get("run") for step in _steps(job)]
+
+
+def test_deploy_runs_on_main_only():
+    triggers = _deploy()["on"]
+    assert triggers["push"] == {"branches": ["main"]}
+    assert "pull_request" not in triggers
+
+
+def test_deploy_is_gated_on_the_tests_and_ordered():
+    jobs = _deploy()["jobs"]
+    assert jobs["test"]["uses"] == "./.github/workflows/ci.yml"
+    assert "workflow_call" in _ci()["on"]
+    assert jobs["image"]["needs"] == "test"
+    assert jobs["deploy"]["needs"] == "image"
+
+
+def test_deployments_are_never_cancelled_half_way():
+    assert _deploy()["concurrency"]["cancel-in-progress"] is False
+
+
+def test_aws_jobs_run_without_a_github_environment():
+    # The deploy role trusts the token subject repo:<owner>/<repo>:ref:refs/heads/<branch>
+    # (infra/); a job `environment:` would change the subject and the role would refuse it.
+    for name, job in _deploy()["jobs"].items():
+        assert "environment" not in job, name
+
+
+def _image_steps() -> list[dict]:
+    return _steps(_deploy()["jobs"]["image"])
+
+
+def _index(predicate) -> int:
+    return next(n for n, step in enumerate(_image_steps()) if predicate(step))
+
+
+def test_images_are_scanned_after_the_build_and_before_the_push():
+    build = _index(lambda s: "docker build" in s.get("run", ""))
+    scan = _index(lambda s: "trivy-action" in s.get("uses", ""))
+    push = _index(lambda s: "docker push" in s.get("run", ""))
+    assert build < scan < push
+
+
+def test_scan_fails_the_job_on_high_or_critical():
+    scan = _image_steps()[_index(lambda s: "trivy-action" in s.get("uses", ""))]["with"]
+    assert set(scan["severity"].split(",")) == {"HIGH", "CRITICAL"}
+    assert str(scan["exit-code"]) == "1"
+    assert scan["image-ref"] == "${{ steps.ecr.outputs.image }}"
+
+
+def _infra_image_names() -> set[str]:
+    tree = ast.parse((REPO / "infra/logger_app_infra/delivery.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "IMAGES":
+            return set(ast.literal_eval(node.value))
+    raise AssertionError("infra/logger_app_infra/delivery.py defines no IMAGES")
+
+
+def test_deploy_builds_every_image_the_infrastructure_runs():
+    matrix = _deploy()["jobs"]["image"]["strategy"]["matrix"]["include"]
+    assert {entry["name"] for entry in matrix} == _infra_image_names()
+    for entry in matrix:
+        assert (REPO / entry["dockerfile"]).is_file(), entry["dockerfile"]
+
+
+def test_deploy_runs_the_cdk_app_with_the_pushed_tag():
+    deploy = _deploy()
+    [cdk] = [s for s in _steps(deploy["jobs"]["deploy"]) if "cdk" in s.get("name", "")]
+    assert '--app "python3 infra/app.py"' in cdk["run"]
+    assert (REPO / "infra/app.py").is_file()
+    assert deploy["env"]["IMAGE_TAG"] == "${{ github.sha }}"
