@@ -115,13 +115,25 @@ def test_cmd_is_exec_form_serving_on_all_interfaces():
     assert cmd[cmd.index("--host") + 1] == "0.0.0.0"
 
 
+class _Exec(Exception):
+    pass
+
+
 def test_cmd_execs_uvicorn_under_opentelemetry_instrument_with_one_worker(monkeypatch):
     monkeypatch.setattr(os, "environ", dict(os.environ))
     executed: list[list[str]] = []
-    monkeypatch.setattr(os, "execv", lambda path, argv: executed.append(list(argv)))
+
+    def capture(path, argv, *env):
+        executed.append(list(argv))
+        raise _Exec
+
+    # Whichever exec the CLI uses, the test process must never be replaced.
+    for name in ("execv", "execve", "execvp", "execvpe"):
+        monkeypatch.setattr(os, name, capture)
     cmd = _exec_form(_only(_final_stage(), "CMD").value)
 
-    cli.main(cmd[1:])
+    with pytest.raises(_Exec):
+        cli.main(cmd[1:])
 
     [argv] = executed
     assert os.path.basename(argv[0]) == "opentelemetry-instrument"
