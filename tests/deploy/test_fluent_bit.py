@@ -5,9 +5,18 @@ tests/deploy/fluentbit.py models the rules; the option names are checked against
 Fluent Bit docs define (below, with their links).
 """
 
+import contextlib
 import io
 import json
 import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -80,6 +89,51 @@ def _app_log_lines() -> dict[str, str]:
     return {"signup": signup, "request": request, "warning": warning}
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _running_app_lines() -> list[str]:
+    """stdout of `logger-app serve` (the image's CMD) across start, one request and SIGTERM."""
+    port = _free_port()
+    env = {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "OTEL_TRACES_EXPORTER": "none",
+        "OTEL_METRICS_EXPORTER": "none",
+    }
+    server = subprocess.Popen(
+        ["logger-app", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert time.monotonic() < deadline, "logger-app serve did not come up"
+                time.sleep(0.2)
+        # A 404 still goes through the request log, inside the server span.
+        with contextlib.suppress(urllib.error.HTTPError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/no-such-route", timeout=5)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        stdout, _ = server.communicate(timeout=30)
+    return stdout.splitlines()
+
+
 def _firelens_event(line: str, source: str = "stdout") -> Event:
     """A record as FireLens hands it to the router: the raw line in "log", plus metadata."""
     return Event(
@@ -104,6 +158,18 @@ def _ship(event: Event) -> list[LokiEntry]:
 @pytest.fixture(scope="module")
 def lines() -> dict[str, str]:
     return _app_log_lines()
+
+
+def test_the_running_app_lines_all_reach_loki_with_bounded_labels():
+    lines = _running_app_lines()
+    [request] = [json.loads(line) for line in lines if '"http.request"' in line]
+    assert len(request["trace_id"]) == 32
+    for line in lines:
+        [entry] = _ship(_firelens_event(line))
+        assert entry.labels["service"] == "logger-app"
+        assert entry.labels["level"] == json.loads(line)["level"]
+        assert set(entry.labels) <= ALLOWED_LABELS
+        assert "trace_id" in json.loads(entry.line)
 
 
 def test_an_app_line_reaches_loki_exactly_once(lines):
