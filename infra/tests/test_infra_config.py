@@ -1,0 +1,62 @@
+"""Deployment inputs: validated, nothing hard-coded, and shared files required."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from logger_app_infra.app_builder import build_stacks
+from logger_app_infra.config import ConfigError, load_config
+from logger_app_infra.repo_files import MissingRepoFileError
+
+
+def _config(**context: str):  # type: ignore[no-untyped-def]
+    return load_config(cdk.App(context=context).node)
+
+
+def test_defaults_are_a_dev_environment_without_optional_inputs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("DEPLOY_ENVIRONMENT", "IMAGE_TAG", "ALB_CERTIFICATE_ARN", "CDK_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    config = _config()
+    assert config.environment == "dev"
+    assert not config.is_production
+    assert not config.vpn_enabled
+    assert config.alb_certificate_arn is None
+    assert config.region is None
+    assert config.vpc_dns_server == "10.40.0.2"
+
+
+def test_environment_variables_fill_in_missing_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEPLOY_ENVIRONMENT", "staging")
+    monkeypatch.setenv("IMAGE_TAG", "feedbeef")
+    config = _config(environment="prod")
+    assert config.environment == "prod"  # context wins
+    assert config.image_tag == "feedbeef"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("environment", "Prod!"),
+        ("vpcCidr", "10.0.0.0/28"),
+        ("vpnClientCidr", "10.100.0.0/24"),
+        ("albCertificateArn", "not-an-arn"),
+        ("githubRepository", "just-a-name"),
+    ],
+)
+def test_malformed_inputs_are_rejected(key: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        _config(**{key: value})
+
+
+def test_vpn_needs_both_certificates() -> None:
+    with pytest.raises(ConfigError, match="both"):
+        _config(vpnServerCertificateArn="arn:aws:acm:eu-west-1:111111111111:certificate/x")
+
+
+def test_synth_fails_clearly_without_the_collector_config(tmp_path: Path) -> None:
+    with pytest.raises(MissingRepoFileError, match=r"otel-collector\.yaml"):
+        build_stacks(cdk.App(outdir=str(tmp_path / "out")), tmp_path)

@@ -1,0 +1,207 @@
+"""The service: three containers, an internal ALB, least-privilege task role, autoscaling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra_helpers import (
+    as_list,
+    container,
+    environment,
+    ingress_sources,
+    logical_id,
+    only,
+    resources,
+    statements,
+    template,
+)
+from infra_settings import ALB_CERTIFICATE, REPO
+from logger_app_infra.app_builder import LoggerAppStacks
+from logger_app_infra.app_task import DYNAMODB_ACTIONS, SQS_PRODUCER_ACTIONS, XRAY_WRITE_ACTIONS
+
+
+def _task(stacks: LoggerAppStacks) -> dict[str, Any]:
+    definitions = resources(stacks.service, "AWS::ECS::TaskDefinition")
+    assert len(definitions) == 1
+    return next(iter(definitions.values()))
+
+
+def test_task_has_the_app_collector_and_log_router(prod: LoggerAppStacks) -> None:
+    names = [c["Name"] for c in _task(prod)["Properties"]["ContainerDefinitions"]]
+    assert sorted(names) == ["app", "aws-otel-collector", "log-router"]
+    for name in names:
+        assert container(_task(prod), name)["Essential"] is True
+
+
+def test_app_waits_for_a_healthy_collector(prod: LoggerAppStacks) -> None:
+    depends = container(_task(prod), "app")["DependsOn"]
+    assert {"ContainerName": "aws-otel-collector", "Condition": "HEALTHY"} in depends
+
+
+def test_collector_health_check_runs_the_healthcheck_binary_without_a_shell(
+    prod: LoggerAppStacks,
+) -> None:
+    check = container(_task(prod), "aws-otel-collector")["HealthCheck"]
+    assert check["Command"] == ["CMD", "/healthcheck"]
+
+
+def test_collector_config_is_the_repository_file(prod: LoggerAppStacks) -> None:
+    env = environment(container(_task(prod), "aws-otel-collector"))
+    assert env["AOT_CONFIG_CONTENT"] == (REPO / "otel-collector.yaml").read_text(encoding="utf-8")
+    assert env["AWS_REGION"] == "eu-west-1"
+    remote_write = env["AMP_REMOTE_WRITE_ENDPOINT"]
+    assert "api/v1/remote_write" in str(remote_write)
+    assert "PrometheusWorkspace" in str(remote_write)
+
+
+def test_log_router_is_firelens_with_the_file_config(prod: LoggerAppStacks) -> None:
+    router = container(_task(prod), "log-router")
+    assert router["FirelensConfiguration"] == {
+        "Type": "fluentbit",
+        "Options": {
+            "config-file-type": "file",
+            "config-file-value": "/extra.conf",
+            "enable-ecs-log-metadata": "true",
+        },
+    }
+    env = environment(router)
+    assert env["LOKI_HOST"] == "loki.prod.logger-app.internal"
+    assert env["LOKI_PORT"] == "3100"
+    assert env["ENVIRONMENT"] == "prod"
+    assert env["SERVICE_NAME"] == "logger-app"
+    # Its own logs must not loop through itself.
+    assert router["LogConfiguration"]["LogDriver"] == "awslogs"
+
+
+def test_app_logs_go_through_firelens(prod: LoggerAppStacks) -> None:
+    assert container(_task(prod), "app")["LogConfiguration"]["LogDriver"] == "awsfirelens"
+
+
+def test_app_environment_follows_the_telemetry_contract(prod: LoggerAppStacks) -> None:
+    env = environment(container(_task(prod), "app"))
+    assert {k: v for k, v in env.items() if k.startswith("OTEL_")} == {
+        "OTEL_SERVICE_NAME": "logger-app",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4317",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+        "OTEL_PROPAGATORS": "tracecontext,baggage,xray",
+        "OTEL_PYTHON_ID_GENERATOR": "xray",
+        "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS": "aws_ecs",
+        "OTEL_LOGS_EXPORTER": "none",
+        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "cumulative",
+        "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS": "healthz,readyz",
+    }
+    assert "RecordsTable" in str(env["LOGGER_APP_RECORDS_TABLE"])
+    assert "PatientsTable" in str(env["LOGGER_APP_PATIENTS_TABLE"])
+    assert "EventsQueue" in str(env["LOGGER_APP_QUEUE_URL"])
+    assert "EventsQueue" in str(env["LOGGER_APP_QUEUE_NAME"])
+    assert env["LOGGER_APP_ENVIRONMENT"] == "prod"
+    assert env["LOGGER_APP_REGION"] == "eu-west-1"
+
+
+def test_images_come_from_ecr_at_the_configured_tag(prod: LoggerAppStacks) -> None:
+    app_image = str(container(_task(prod), "app")["Image"])
+    assert "AppRepository" in app_image
+    assert ":0123abc" in app_image
+    assert "LogRouterRepository" in str(container(_task(prod), "log-router")["Image"])
+
+
+def test_task_role_names_only_the_app_resources(prod: LoggerAppStacks) -> None:
+    role = logical_id(prod.service, prod.service.task.task_definition.task_role)
+    found = statements(prod.service, role)
+    by_sid = {s["Sid"]: s for s in found}
+    assert set(by_sid) == {
+        "Tables",
+        "Queue",
+        "DataKeyViaTablesAndQueue",
+        "PrometheusRemoteWrite",
+        "XRayWrite",
+    }
+    assert sorted(as_list(by_sid["Tables"]["Action"])) == sorted(DYNAMODB_ACTIONS)
+    tables = str(by_sid["Tables"]["Resource"])
+    assert "RecordsTable" in tables
+    assert "PatientsTable" in tables
+    assert len(as_list(by_sid["Tables"]["Resource"])) == 2
+    assert sorted(as_list(by_sid["Queue"]["Action"])) == sorted(SQS_PRODUCER_ACTIONS)
+    assert "EventsQueue" in str(by_sid["Queue"]["Resource"])
+    assert "DeadLetter" not in str(by_sid["Queue"]["Resource"])
+    assert as_list(by_sid["PrometheusRemoteWrite"]["Action"]) == ["aps:RemoteWrite"]
+    assert "PrometheusWorkspace" in str(by_sid["PrometheusRemoteWrite"]["Resource"])
+    assert "kms:ViaService" in by_sid["DataKeyViaTablesAndQueue"]["Condition"]["StringEquals"]
+    for statement in found:
+        actions = as_list(statement["Action"])
+        assert not any(action.endswith("*") for action in actions), actions
+        if statement["Resource"] == "*":
+            # Only X-Ray, which has no resource-level permissions for these actions.
+            assert sorted(actions) == sorted(XRAY_WRITE_ACTIONS)
+
+
+def test_the_only_load_balancer_is_internal(prod: LoggerAppStacks) -> None:
+    for stack in prod.all():
+        for lb in resources(stack, "AWS::ElasticLoadBalancingV2::LoadBalancer").values():
+            assert lb["Properties"]["Scheme"] == "internal"
+    lb = only(prod.service, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    attributes = {a["Key"]: a["Value"] for a in lb["LoadBalancerAttributes"]}
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert attributes["deletion_protection.enabled"] == "true"
+    assert attributes["access_logs.s3.enabled"] == "true"
+
+
+def test_https_listener_with_the_configured_certificate(prod: LoggerAppStacks) -> None:
+    listener = only(prod.service, "AWS::ElasticLoadBalancingV2::Listener")
+    assert listener["Protocol"] == "HTTPS"
+    assert listener["Port"] == 443
+    assert listener["Certificates"] == [{"CertificateArn": ALB_CERTIFICATE}]
+    assert listener["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+
+
+def test_http_listener_without_a_certificate(dev: LoggerAppStacks) -> None:
+    listener = only(dev.service, "AWS::ElasticLoadBalancingV2::Listener")
+    assert listener["Protocol"] == "HTTP"
+    assert listener["Port"] == 80
+    alb_group = logical_id(dev.access, dev.access.alb_security_group)
+    vpn_group = logical_id(dev.access, dev.access.vpn_security_group)
+    assert ingress_sources(dev.access, alb_group) == {(vpn_group, 80)}
+
+
+def test_alb_is_reachable_only_from_the_vpn(prod: LoggerAppStacks) -> None:
+    alb_group = logical_id(prod.access, prod.access.alb_security_group)
+    vpn_group = logical_id(prod.access, prod.access.vpn_security_group)
+    assert ingress_sources(prod.access, alb_group) == {(vpn_group, 443)}
+
+
+def test_target_group_checks_healthz(prod: LoggerAppStacks) -> None:
+    group = only(prod.service, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    assert group["HealthCheckPath"] == "/healthz"
+    assert group["Port"] == 8000
+    assert group["TargetType"] == "ip"
+
+
+def test_service_runs_in_private_subnets_without_public_ip(prod: LoggerAppStacks) -> None:
+    service = only(prod.service, "AWS::ECS::Service")
+    network = service["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert network["AssignPublicIp"] == "DISABLED"
+    assert all("PrivateSubnet" in str(subnet) for subnet in network["Subnets"])
+    assert service["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {
+        "Enable": True,
+        "Rollback": True,
+    }
+
+
+def test_autoscaling_on_cpu_and_request_count(prod: LoggerAppStacks) -> None:
+    target = only(prod.service, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 10)
+    metrics = {
+        p["Properties"]["TargetTrackingScalingPolicyConfiguration"][
+            "PredefinedMetricSpecification"
+        ]["PredefinedMetricType"]
+        for p in resources(prod.service, "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+    }
+    assert metrics == {"ECSServiceAverageCPUUtilization", "ALBRequestCountPerTarget"}
+
+
+def test_container_insights_on_both_clusters(prod: LoggerAppStacks) -> None:
+    for stack in (prod.service, prod.observability):
+        template(stack).has_resource_properties(
+            "AWS::ECS::Cluster",
+            {"ClusterSettings": [{"Name": "containerInsights", "Value": "enabled"}]},
+        )
