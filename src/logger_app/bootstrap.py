@@ -12,8 +12,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.literals import KeyTypeType
 
-MAX_RECEIVE_COUNT = 5
-
 
 def bootstrap(settings: Settings, endpoint_url: str | None = None) -> str:
     """Create what is missing and return the queue URL. Safe to run again."""
@@ -27,23 +25,24 @@ def bootstrap(settings: Settings, endpoint_url: str | None = None) -> str:
         key=[("id", "HASH"), ("timestamp", "RANGE")],
     )
     _create_table(dynamodb, settings.patients_table, key=[("pk", "HASH")])
-    try:
-        dynamodb.update_time_to_live(
-            TableName=settings.patients_table,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ValidationException":  # already enabled
-            raise
+    _create_table(dynamodb, settings.outbox_table, key=[("pk", "HASH"), ("sk", "RANGE")])
+    for table in (settings.patients_table, settings.outbox_table):
+        _expire_items(dynamodb, table)
 
     dead_letters = sqs.create_queue(QueueName=settings.dead_letter_queue_name)["QueueUrl"]
     dead_letters_arn = sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["QueueArn"])[
         "Attributes"
     ]["QueueArn"]
-    redrive = {"deadLetterTargetArn": dead_letters_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+    redrive = {
+        "deadLetterTargetArn": dead_letters_arn,
+        "maxReceiveCount": str(settings.max_receive_count),
+    }
     return sqs.create_queue(
         QueueName=settings.queue_name,
-        Attributes={"RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": "30"},
+        Attributes={
+            "RedrivePolicy": json.dumps(redrive),
+            "VisibilityTimeout": str(settings.worker_visibility_timeout_seconds),
+        },
     )["QueueUrl"]
 
 
@@ -63,3 +62,15 @@ def _create_table(
         if error.response["Error"]["Code"] != "ResourceInUseException":
             raise
     dynamodb.get_waiter("table_exists").wait(TableName=name)
+
+
+def _expire_items(dynamodb: "DynamoDBClient", table: str) -> None:
+    """Idempotency keys and processed-event markers carry ``expires_at`` (epoch seconds)."""
+    try:
+        dynamodb.update_time_to_live(
+            TableName=table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ValidationException":  # already enabled
+            raise

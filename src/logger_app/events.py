@@ -1,42 +1,66 @@
-"""Domain events published to SQS, carrying the request's trace context in message attributes."""
+"""Domain events and their publication to SQS, with the request's trace context attached."""
 
 import json
-import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from logger_app import metrics
-from logger_app.aws import AwsClients, AwsUnavailableError
+from logger_app.aws import AwsClients
+from logger_app.clock import utc_now
 from logger_app.settings import Settings
 from logger_app.tracing import trace_context_headers
 
-logger = logging.getLogger(__name__)
-
-
-def utc_now() -> str:
-    """RFC 3339 in UTC with microseconds: fixed width, so it also sorts as a string."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
 
 
 @dataclass(frozen=True)
 class Event:
+    """An event with the trace context of the code that created it.
+
+    The context is captured at creation, inside the request, so an event published later
+    (from the outbox, after a restart) still continues the request's trace.
+    """
+
     type: str
     data: Mapping[str, str]
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     occurred_at: str = field(default_factory=utc_now)
+    trace_context: Mapping[str, str] = field(default_factory=trace_context_headers)
 
-    def to_json(self) -> str:
+    def body(self) -> str:
         return json.dumps(
             {"id": self.id, "type": self.type, "occurred_at": self.occurred_at, "data": self.data},
             separators=(",", ":"),
         )
 
+    def message_attributes(self) -> dict[str, "MessageAttributeValueTypeDef"]:
+        # SQS allows 10 attributes: event_type, event_id and 2-3 propagation headers.
+        values = {"event_type": self.type, "event_id": self.id, **self.trace_context}
+        return {
+            name: {"DataType": "String", "StringValue": value} for name, value in values.items()
+        }
+
+    def to_json(self) -> str:
+        """Everything needed to publish it again, as stored in the outbox."""
+        return json.dumps({**json.loads(self.body()), "trace_context": self.trace_context})
+
+    @classmethod
+    def from_json(cls, text: str) -> "Event":
+        stored: dict[str, Any] = json.loads(text)
+        return cls(
+            type=stored["type"],
+            data=stored["data"],
+            id=stored["id"],
+            occurred_at=stored["occurred_at"],
+            trace_context=stored.get("trace_context", {}),
+        )
+
 
 class EventPublisher:
+    """Sends events to the queue; errors propagate (the outbox decides what they mean)."""
+
     def __init__(self, clients: AwsClients, settings: Settings) -> None:
         self._clients = clients
         self._queue_name = settings.queue_name
@@ -50,37 +74,11 @@ class EventPublisher:
             self._queue_url = response["QueueUrl"]
         return self._queue_url
 
-    async def publish(self, event: Event) -> bool:
-        """Send the event; on failure (after botocore's retries) log and count it, never raise.
-
-        The caller's write already stands, so a publish failure must not fail the request.
-        """
-        # Injected here, on the request's task: the thread running boto3 sees a copy.
-        attributes = {
-            name: {"DataType": "String", "StringValue": value}
-            for name, value in {"event_type": event.type, **trace_context_headers()}.items()
-        }
-        try:
-            await self._clients.call(
-                "SQS",
-                self._clients.sqs.send_message,
-                QueueUrl=await self.queue_url(),
-                MessageBody=event.to_json(),
-                MessageAttributes=attributes,
-            )
-        except (AwsUnavailableError, BotoCoreError, ClientError) as error:
-            metrics.queue_publishes.add(1, {"event": event.type, "outcome": "failed"})
-            logger.error(
-                "event could not be published",
-                extra={
-                    "event": "event.publish_failed",
-                    "event_type": event.type,
-                    "event_id": event.id,
-                    # Ids and types only (no personal data): enough to publish it again by hand.
-                    "event_body": event.to_json(),
-                    "error": type(error.__cause__ or error).__name__,
-                },
-            )
-            return False
-        metrics.queue_publishes.add(1, {"event": event.type, "outcome": "published"})
-        return True
+    async def send(self, event: Event) -> None:
+        await self._clients.call(
+            "SQS",
+            self._clients.sqs.send_message,
+            QueueUrl=await self.queue_url(),
+            MessageBody=event.body(),
+            MessageAttributes=event.message_attributes(),
+        )

@@ -7,6 +7,7 @@ spans come from auto-instrumentation.
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 
 from logger_app.body_limit import BodySizeLimit
@@ -24,8 +25,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.services = Services.create(settings)
-        yield
+        services = Services.create(settings)
+        app.state.services = services
+        async with anyio.create_task_group() as background:
+            background.start_soon(
+                services.outbox.run,
+                settings.outbox_drain_interval_seconds,
+                settings.outbox_min_age_seconds,
+            )
+            yield
+            # uvicorn has finished the in-flight requests: publish what is still pending.
+            background.cancel_scope.cancel()
+        with anyio.move_on_after(settings.shutdown_drain_seconds):
+            await services.outbox.drain()
 
     app = FastAPI(
         title="logger-app",

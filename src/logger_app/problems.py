@@ -115,8 +115,11 @@ def install_problem_handlers(app: FastAPI, settings: Settings) -> None:
         assert isinstance(exc, AwsUnavailableError)
         logger.warning(
             "dependency unavailable",
-            extra={"event": "dependency.unavailable", "dependency": exc.service},
-            exc_info=exc.__cause__,
+            extra={
+                "event": "dependency.unavailable",
+                "dependency": exc.service,
+                "error": type(exc.__cause__ or exc).__name__,
+            },
         )
         return problem_response(
             Problem(

@@ -8,7 +8,9 @@ from botocore.exceptions import ClientError
 
 from logger_app import metrics
 from logger_app.aws import AwsClients, AwsUnavailableError
-from logger_app.events import Event, EventPublisher, utc_now
+from logger_app.clock import utc_now
+from logger_app.events import Event
+from logger_app.outbox import Outbox
 from logger_app.problems import Problem
 from logger_app.schemas import Record, RecordRequest
 
@@ -19,10 +21,10 @@ logger = logging.getLogger(__name__)
 
 
 class RecordService:
-    def __init__(self, clients: AwsClients, table: str, publisher: EventPublisher) -> None:
+    def __init__(self, clients: AwsClients, table: str, outbox: Outbox) -> None:
         self._clients = clients
         self._table = table
-        self._publisher = publisher
+        self._outbox = outbox
 
     async def create(self, request: RecordRequest) -> Record:
         record = Record(
@@ -33,9 +35,18 @@ class RecordService:
             kind=request.kind,
             details=request.details,
         )
+        event = Event(
+            "record.created",
+            {
+                "id": str(record.id),
+                "timestamp": record.timestamp,
+                "kind": record.kind.value,
+                "patient_id": str(record.patient_id),
+                "doctor_id": record.doctor_id,
+            },
+        )
         outcome = {"kind": record.kind.value, "outcome": "failed"}
         try:
-            # A transaction, so the outbox item of a later change can join the same write.
             await self._clients.call(
                 "DynamoDB",
                 self._clients.dynamodb.transact_write_items,
@@ -46,7 +57,8 @@ class RecordService:
                             "Item": _to_item(record),
                             "ConditionExpression": "attribute_not_exists(id)",
                         }
-                    }
+                    },
+                    self._outbox.put(event),
                 ],
             )
         except ClientError as error:
@@ -67,18 +79,7 @@ class RecordService:
                 "kind": record.kind.value,
             },
         )
-        await self._publisher.publish(
-            Event(
-                "record.created",
-                {
-                    "id": str(record.id),
-                    "timestamp": record.timestamp,
-                    "kind": record.kind.value,
-                    "patient_id": str(record.patient_id),
-                    "doctor_id": record.doctor_id,
-                },
-            )
-        )
+        await self._outbox.deliver(event)
         return record
 
     async def newest(self, record_id: uuid.UUID) -> Record:

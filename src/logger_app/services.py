@@ -6,6 +6,7 @@ from fastapi import Request
 
 from logger_app.aws import AwsClients, create_clients
 from logger_app.events import EventPublisher
+from logger_app.outbox import Outbox
 from logger_app.records import RecordService
 from logger_app.settings import Settings
 from logger_app.signups import SignupService
@@ -16,6 +17,7 @@ class Services:
     settings: Settings
     clients: AwsClients
     publisher: EventPublisher
+    outbox: Outbox
     signups: SignupService
     records: RecordService
 
@@ -23,12 +25,14 @@ class Services:
     def create(cls, settings: Settings) -> "Services":
         clients = create_clients(settings)
         publisher = EventPublisher(clients, settings)
+        outbox = Outbox(clients, settings.outbox_table, publisher)
         return cls(
             settings=settings,
             clients=clients,
             publisher=publisher,
-            signups=SignupService(clients, settings.patients_table, publisher),
-            records=RecordService(clients, settings.records_table, publisher),
+            outbox=outbox,
+            signups=SignupService(clients, settings.patients_table, outbox),
+            records=RecordService(clients, settings.records_table, outbox),
         )
 
 

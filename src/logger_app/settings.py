@@ -17,6 +17,7 @@ class Settings(BaseSettings):
 
     records_table: str = "logger-app-records"
     patients_table: str = "logger-app-patients"
+    outbox_table: str = "logger-app-outbox"
     queue_name: str = "logger-app-events"
     queue_url: str | None = Field(
         default=None, description="Resolved from queue_name with GetQueueUrl when unset."
@@ -36,6 +37,16 @@ class Settings(BaseSettings):
     aws_read_timeout_seconds: float = Field(default=5.0, gt=0)
     aws_max_attempts: int = Field(default=3, ge=1)
     retry_after_seconds: int = Field(default=2, ge=1)
+    # Pending events are published again every interval once older than the age (younger
+    # ones belong to requests still publishing their own), and once more at shutdown.
+    outbox_drain_interval_seconds: float = Field(default=5.0, gt=0)
+    outbox_min_age_seconds: float = Field(default=10.0, ge=0)
+    shutdown_drain_seconds: float = Field(default=5.0, ge=0)
+    # The event worker (``logger-app worker``).
+    max_receive_count: int = Field(default=5, ge=1, description="Receives before the DLQ.")
+    worker_wait_seconds: int = Field(default=20, ge=0, le=20)
+    worker_visibility_timeout_seconds: int = Field(default=30, ge=1)
+    worker_retry_delay_seconds: int = Field(default=5, ge=0)
 
     @property
     def dead_letter_queue_name(self) -> str:

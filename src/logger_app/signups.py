@@ -14,7 +14,9 @@ from botocore.exceptions import ClientError
 
 from logger_app import metrics
 from logger_app.aws import AwsClients, AwsUnavailableError
-from logger_app.events import Event, EventPublisher, utc_now
+from logger_app.clock import utc_now
+from logger_app.events import Event
+from logger_app.outbox import Outbox
 from logger_app.problems import Problem
 from logger_app.schemas import SignupRequest, SignupResponse
 
@@ -51,15 +53,20 @@ def fingerprint(request: SignupRequest) -> str:
 
 
 class SignupService:
-    def __init__(self, clients: AwsClients, table: str, publisher: EventPublisher) -> None:
+    def __init__(self, clients: AwsClients, table: str, outbox: Outbox) -> None:
         self._clients = clients
         self._table = table
-        self._publisher = publisher
+        self._outbox = outbox
 
     async def sign_up(self, request: SignupRequest, key: str | None) -> SignupResult:
         patient_id = uuid.uuid4()
         response = SignupResponse(patient_id=patient_id, created_at=utc_now())
-        items = self._items(request, response, key)
+        event = Event(
+            "patient.signed_up",
+            {"patient_id": str(patient_id), "created_at": response.created_at},
+        )
+        # The outbox entry goes last: the cancellation reasons are read by position.
+        items = [*self._items(request, response, key), self._outbox.put(event)]
         try:
             await self._clients.call(
                 "DynamoDB", self._clients.dynamodb.transact_write_items, TransactItems=items
@@ -75,12 +82,7 @@ class SignupService:
             "patient signed up",
             extra={"event": "signup.created", "patient_id": str(patient_id)},
         )
-        await self._publisher.publish(
-            Event(
-                "patient.signed_up",
-                {"patient_id": str(patient_id), "created_at": response.created_at},
-            )
-        )
+        await self._outbox.deliver(event)
         return SignupResult(response, replayed=False)
 
     def _items(

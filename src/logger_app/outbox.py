@@ -1,0 +1,148 @@
+"""A transactional outbox: an event is written in the same DynamoDB transaction as the item it
+describes, then published; what could not be published is published later by a drain that runs
+in the background and at start-up. Nothing accepted is lost when SQS is down or the process dies.
+
+Entries are spread over a few partitions (``pending#<n>``) with a sort key that starts with the
+time, so a drain reads only pending entries, oldest first, without scanning.
+"""
+
+import logging
+import zlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from botocore.exceptions import BotoCoreError, ClientError
+
+from logger_app import metrics
+from logger_app.aws import AwsClients, AwsUnavailableError
+from logger_app.clock import seconds_ago
+from logger_app.events import Event, EventPublisher
+from logger_app.tracing import continuing, untraced
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+logger = logging.getLogger(__name__)
+
+SHARDS = 8
+_PUBLISH_ERRORS = (AwsUnavailableError, BotoCoreError, ClientError)
+
+
+def _shard(event_id: str) -> str:
+    return f"pending#{zlib.crc32(event_id.encode()) % SHARDS}"
+
+
+def _sort_key(event: Event) -> str:
+    return f"{event.occurred_at}#{event.id}"
+
+
+class Outbox:
+    def __init__(self, clients: AwsClients, table: str, publisher: EventPublisher) -> None:
+        self._clients = clients
+        self._table = table
+        self._publisher = publisher
+
+    def put(self, event: Event) -> "TransactWriteItemTypeDef":
+        """The transaction item that records the event beside the write it describes."""
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": {
+                    "pk": {"S": _shard(event.id)},
+                    "sk": {"S": _sort_key(event)},
+                    "event": {"S": event.to_json()},
+                },
+            }
+        }
+
+    async def deliver(self, event: Event) -> bool:
+        """Publish, then remove the entry. On failure the entry stays for the next drain."""
+        try:
+            await self._publisher.send(event)
+        except _PUBLISH_ERRORS as error:
+            metrics.queue_publishes.add(1, {"event": event.type, "outcome": "failed"})
+            logger.warning(
+                "event not published yet; kept in the outbox",
+                extra={
+                    "event": "event.publish_failed",
+                    "event_type": event.type,
+                    "event_id": event.id,
+                    "error": type(error.__cause__ or error).__name__,
+                },
+            )
+            return False
+        metrics.queue_publishes.add(1, {"event": event.type, "outcome": "published"})
+        try:
+            await self._clients.call(
+                "DynamoDB",
+                self._clients.dynamodb.delete_item,
+                TableName=self._table,
+                Key={"pk": {"S": _shard(event.id)}, "sk": {"S": _sort_key(event)}},
+            )
+        except _PUBLISH_ERRORS:
+            # Published but still listed: the next drain sends it again and the worker,
+            # which deduplicates on the event id, ignores the copy.
+            logger.warning(
+                "published event left in the outbox",
+                extra={"event": "outbox.delete_failed", "event_id": event.id},
+            )
+        return True
+
+    async def drain(self, older_than_seconds: float = 0.0) -> int:
+        """Publish pending entries older than the given age; return how many were published.
+
+        The age keeps a drain from racing requests that are about to publish their own events.
+        Never raises: what fails now is tried again by the next drain.
+        """
+        try:
+            return await self._drain(older_than_seconds)
+        except _PUBLISH_ERRORS as error:
+            logger.warning(
+                "outbox drain failed; retrying later",
+                extra={"event": "outbox.drain_failed", "error": type(error).__name__},
+            )
+            return 0
+
+    async def _drain(self, older_than_seconds: float) -> int:
+        cutoff = seconds_ago(older_than_seconds)
+        published = 0
+        for shard in range(SHARDS):
+            async for event in self._pending(f"pending#{shard}", cutoff):
+                # The late publish joins the trace of the request that wrote the event.
+                with continuing(event.trace_context):
+                    delivered = await self.deliver(event)
+                if delivered:
+                    published += 1
+                    logger.info(
+                        "event published from the outbox",
+                        extra={"event": "outbox.published", "event_type": event.type},
+                    )
+                else:
+                    return published  # the queue is still failing: try again next time
+        return published
+
+    async def _pending(self, partition: str, cutoff: str) -> AsyncIterator[Event]:
+        start: dict[str, Any] | None = None
+        while True:
+            with untraced():
+                page = await self._clients.call(
+                    "DynamoDB",
+                    self._clients.dynamodb.query,
+                    TableName=self._table,
+                    KeyConditionExpression="pk = :pk AND sk < :cutoff",
+                    ExpressionAttributeValues={":pk": {"S": partition}, ":cutoff": {"S": cutoff}},
+                    ConsistentRead=True,
+                    **({"ExclusiveStartKey": start} if start else {}),
+                )
+            for item in page.get("Items", []):
+                yield Event.from_json(item["event"]["S"])
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return
+
+    async def run(self, interval_seconds: float, older_than_seconds: float) -> None:
+        """Drain now (start-up) and then every interval, until cancelled."""
+        while True:
+            await self.drain(older_than_seconds)
+            await anyio.sleep(interval_seconds)
