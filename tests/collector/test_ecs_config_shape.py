@@ -57,26 +57,42 @@ def test_every_metrics_pipeline_trims_per_task_attributes_before_conversion() ->
             assert "resource/metrics" in pipeline["processors"], name
 
 
-def test_resource_step_deletes_the_per_task_identifiers() -> None:
-    patterns = [
-        re.compile(action["pattern"])
-        for action in CONFIG["processors"]["resource/metrics"]["attributes"]
-        if action["action"] == "delete"
-    ]
-    per_task = [
-        "aws.ecs.task.arn",
-        "aws.ecs.task.id",
-        "aws.ecs.task.revision",
-        "aws.ecs.container.arn",
-        "container.id",
-        "cloud.availability_zone",
-        "aws.log.stream.names",
-        "host.name",
-        "process.pid",
-    ]
-    per_service = ["service.name", "service.instance.id", "deployment.environment", "cloud.region"]
-    assert [key for key in per_task if not any(p.search(key) for p in patterns)] == []
-    assert [key for key in per_service if any(p.search(key) for p in patterns)] == []
+def _deleted_by(pipeline: str, key: str) -> bool:
+    for processor in pipelines(CONFIG)[pipeline]["processors"]:
+        if component_type(processor) != "resource":
+            continue
+        for action in CONFIG["processors"][processor]["attributes"]:
+            if action["action"] != "delete":
+                continue
+            if action.get("key") == key or re.search(action.get("pattern", "^$"), key):
+                return True
+    return False
+
+
+PER_TASK = [
+    "aws.ecs.task.arn",
+    "aws.ecs.task.id",
+    "aws.ecs.task.revision",
+    "aws.ecs.container.arn",
+    "container.id",
+    "cloud.availability_zone",
+    "aws.log.stream.names",
+    "host.name",
+    "process.pid",
+]
+PER_SERVICE = ["service.name", "service.instance.id", "deployment.environment", "cloud.region"]
+
+
+@pytest.mark.parametrize("pipeline", ["metrics/app", "metrics/ecs"])
+def test_resource_steps_delete_per_task_identifiers_and_keep_the_service(pipeline: str) -> None:
+    assert [key for key in PER_TASK if not _deleted_by(pipeline, key)] == []
+    assert [key for key in PER_SERVICE if _deleted_by(pipeline, key)] == []
+
+
+def test_container_name_is_dropped_for_the_app_and_kept_for_container_metrics() -> None:
+    # The app's is its task's hostname; the container metrics' is the task definition's name.
+    assert _deleted_by("metrics/app", "container.name")
+    assert not _deleted_by("metrics/ecs", "container.name")
 
 
 def test_ecs_detector_and_container_metrics_are_wired() -> None:
