@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what tests/collector and tests/e2e need beyond the venv, idempotently:
+# Prometheus from Debian's package (AMP's stand-in, with its remote-write receiver) and the
+# OpenTelemetry Collector built by scripts/build-collector.sh. Prints the collector's path.
+set -euo pipefail
+
+log() { printf '[ensure-e2e-tools] %s\n' "$*" >&2; }
+
+if ! command -v prometheus >/dev/null 2>&1; then
+  if [[ "$(id -u)" -ne 0 ]]; then
+    log "ERROR: prometheus is missing; install Debian's package: sudo apt-get install prometheus"
+    exit 1
+  fi
+  log "installing Prometheus (Debian package)"
+  # The package would start a Prometheus daemon on :9090; the tests start their own.
+  added_policy=""
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    added_policy=1
+  fi
+  trap 'if [[ -n "$added_policy" ]]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >&2
+fi
+log "$(prometheus --version 2>&1 | head -n1)"
+
+if ! command -v go >/dev/null 2>&1; then
+  log "ERROR: Go is missing; the collector build needs Go >= 1.24 (https://go.dev/dl/)"
+  exit 1
+fi
+"$(dirname "$0")/build-collector.sh"

@@ -1,0 +1,89 @@
+"""The end-to-end stack, started once per session on loopback with ports chosen at run time:
+moto's server, Prometheus (remote-write receiver), the collector built with ocb running a config
+derived from otel-collector.yaml, and the app under opentelemetry-instrument."""
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.collector.otelcol import build_collector
+from tests.e2e.app import App, bootstrap
+from tests.e2e.collector import LocalCollector
+from tests.e2e.prometheus import Prometheus
+from tests.e2e.traces import Span, read_spans
+from tests.e2e.traffic import Driver, Ledger, Traffic, standard_traffic
+from tests.support import moto_server
+
+
+@pytest.fixture(scope="session")
+def session_started() -> float:
+    return time.time()
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint() -> Iterator[str]:
+    with moto_server() as endpoint:
+        bootstrap(endpoint)
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def prometheus(workdir: Path) -> Iterator[Prometheus]:
+    server = Prometheus(workdir)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def collector(workdir: Path, prometheus: Prometheus) -> Iterator[LocalCollector]:
+    local = LocalCollector(build_collector(), workdir, prometheus.remote_write_url)
+    try:
+        local.start()
+        yield local
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="session")
+def app(
+    workdir: Path, aws_endpoint: str, collector: LocalCollector, session_started: float
+) -> Iterator[App]:
+    service = App(workdir, aws_endpoint, collector.otlp_grpc_endpoint)
+    try:
+        service.start()
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def ledger() -> Ledger:
+    return Ledger()
+
+
+@pytest.fixture(scope="session")
+def driver(app: App, ledger: Ledger) -> Iterator[Driver]:
+    with httpx.Client(base_url=app.url, timeout=10) as client:
+        yield Driver(client, ledger)
+
+
+@pytest.fixture(scope="session")
+def traffic(driver: Driver) -> Traffic:
+    return standard_traffic(driver)
+
+
+@pytest.fixture
+def spans(collector: LocalCollector) -> Callable[[], list[Span]]:
+    """Every span the collector exported so far, across restarts."""
+    return lambda: read_spans(collector.trace_files)
