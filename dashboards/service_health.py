@@ -1,0 +1,179 @@
+"""Service health: for engineers. Traffic, errors and latency per route; AWS dependencies; logs
+linked to traces."""
+
+from grafana_foundation_sdk.builders import dashboard as dashboard_builders
+from grafana_foundation_sdk.models.dashboard import Dashboard, DashboardLinkType
+
+from dashboards import promql
+from dashboards.layout import Item, add_all
+from dashboards.panels import (
+    LOKI_SCOPE,
+    environment_variable,
+    level_variable,
+    logs_panel,
+    loki_query,
+    note_panel,
+    prom_query,
+    red_from,
+    service_variable,
+    stat_panel,
+    thresholds,
+    timeseries_panel,
+)
+from dashboards.promql import PUBLISHES, REQUESTS
+
+UID = "logger-app-service-health"
+TITLE = "Service health"
+TAGS = ["logger-app"]
+CLIENT_ERRORS = 'http_status_code=~"4.."'
+ROUTE = "http_target"  # the route template (old HTTP semantic conventions of the instrumentation)
+
+# The X-Ray form of the line's trace id (1-<8 hex>-<24 hex>), as a label the AWS Loki data
+# source's derived field links to X-Ray; lines outside a request (empty trace_id) keep it empty.
+XRAY_TRACE_ID = (
+    'label_format xray_trace_id=`{{ regexReplaceAll "^([0-9a-f]{8})([0-9a-f]{24})$" '
+    '.trace_id "1-${1}-${2}" }}`'
+)
+
+
+def _requests() -> list[Item]:
+    return [
+        dashboard_builders.Row("Requests"),
+        timeseries_panel(
+            "Request rate by route",
+            "Requests per second the service answered, per route template (health checks "
+            "excluded). Source: the FastAPI instrumentation's server duration histogram.",
+            [prom_query(promql.rate_by(REQUESTS, ROUTE), "{{http_target}}")],
+            unit="reqps",
+            width=8,
+        ),
+        timeseries_panel(
+            "Error rate by route (5xx)",
+            "Share of requests answered with a 5xx, per route. 0 when a route had none. "
+            "A 503 means DynamoDB or SQS was throttled or unreachable; see the logs below.",
+            [
+                prom_query(
+                    promql.ratio_by(REQUESTS, ROUTE, 'http_status_code=~"5.."'),
+                    "{{http_target}}",
+                )
+            ],
+            unit="percentunit",
+            colours=red_from(0.01),
+            width=8,
+        ),
+        timeseries_panel(
+            "Client errors by route and status (4xx)",
+            "4xx answers per second: 404 unknown record, 409 email already signed up, 413 body "
+            "too large, 422 invalid input or idempotency key reused with another body.",
+            [
+                prom_query(
+                    promql.rate_by(REQUESTS, f"{ROUTE}, http_status_code", CLIENT_ERRORS),
+                    "{{http_target}} {{http_status_code}}",
+                )
+            ],
+            unit="reqps",
+            width=8,
+        ),
+        *[
+            timeseries_panel(
+                f"Latency p{label} by route",
+                f"{label}th percentile of server-side request duration per route, from the "
+                "histogram buckets (accuracy is bounded by the bucket widths). Exemplars, when "
+                "the data source has them, link to the trace.",
+                [prom_query(promql.quantile_by(q, ROUTE), "{{http_target}}").exemplar(exemplar)],
+                unit="ms",
+                width=8,
+            )
+            for q, label, exemplar in [(0.5, "50", False), (0.95, "95", True), (0.99, "99", True)]
+        ],
+    ]
+
+
+def _dependencies() -> list[Item]:
+    dependency_errors = (
+        f"sum by (dependency) (count_over_time({{{LOKI_SCOPE}}} | json "
+        '| event="dependency.unavailable" [$__auto])) or vector(0)'
+    )
+    return [
+        dashboard_builders.Row("DynamoDB and SQS"),
+        timeseries_panel(
+            "Queue publishes by event and outcome",
+            "Events published to SQS per second, by event type and outcome (published, failed).",
+            [prom_query(promql.rate_by(PUBLISHES, "event, outcome"), "{{event}} {{outcome}}")],
+            unit="reqps",
+            width=8,
+        ),
+        stat_panel(
+            "Queue publish failures",
+            "Events whose SQS publish failed after the DynamoDB write succeeded (logged as "
+            "event.publish_failed with the event body) in the selected time range.",
+            prom_query(promql.failures(PUBLISHES, 'outcome="failed"')),
+            unit="none",
+            colours=red_from(1),
+        ),
+        timeseries_panel(
+            "Requests refused: DynamoDB or SQS unavailable",
+            "dependency.unavailable log events (503 with Retry-After) per dependency, from "
+            "Loki: throttling, timeouts or outages after botocore's retries.",
+            [loki_query(dependency_errors, "{{dependency}}")],
+            unit="none",
+            colours=red_from(1),
+            width=10,
+        ),
+        note_panel(
+            "DynamoDB and SQS call latency",
+            "Where per-call latency is found.",
+            "Each DynamoDB and SQS call is a client span in the request's trace (botocore "
+            "instrumentation); botocore records no latency metric. Open a trace from a log "
+            "line below (**View trace**), or search the trace data source in Explore: "
+            "Tempo locally, X-Ray on AWS.",
+            width=24,
+        ),
+    ]
+
+
+def _logs() -> list[Item]:
+    scope = f'{{{LOKI_SCOPE}, level=~"$level"}}'
+    return [
+        dashboard_builders.Row("Logs"),
+        timeseries_panel(
+            "Log lines by level",
+            "Log lines per second by level (the Loki `level` label set by Fluent Bit).",
+            [loki_query(f"sum by (level) (rate({scope} [$__auto]))", "{{level}}")],
+            unit="short",
+            colours=thresholds((None, "text")),
+            width=24,
+        ),
+        logs_panel(
+            "Logs",
+            "The service's JSON log lines, newest first, filtered by the level variable. "
+            "Expand a line and follow its trace id (View trace) to the trace.",
+            loki_query(f"{scope} | json | {XRAY_TRACE_ID}"),
+        ),
+    ]
+
+
+def build() -> Dashboard:
+    board = (
+        dashboard_builders.Dashboard(TITLE)
+        .uid(UID)
+        .description(
+            "Request rate, errors and latency per route; DynamoDB and SQS; logs linked to traces."
+        )
+        .tags(TAGS)
+        .refresh("30s")
+        .time("now-1h", "now")
+        .timezone("utc")
+        .readonly()
+        .with_variable(environment_variable())
+        .with_variable(service_variable())
+        .with_variable(level_variable())
+        .link(
+            dashboard_builders.DashboardLink("Staff view")
+            .type(DashboardLinkType.DASHBOARDS)
+            .tags(TAGS)
+            .include_vars(True)
+            .keep_time(True)
+        )
+    )
+    return add_all(board, [*_requests(), *_dependencies(), *_logs()]).build()

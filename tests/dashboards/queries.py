@@ -1,0 +1,41 @@
+"""Reading the queries out of dashboard JSON, with Grafana's variables substituted."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Query:
+    dashboard: str
+    panel: str
+    datasource: str
+    expr: str
+
+
+def panels(board: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every panel, including those inside collapsed rows."""
+    for panel in board["panels"]:
+        yield panel
+        yield from panel.get("panels", [])
+
+
+def targets(board: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for panel in panels(board):
+        yield from panel.get("targets", [])
+
+
+def queries(board: dict[str, Any]) -> list[Query]:
+    return [
+        Query(board["title"], panel["title"], target["datasource"]["uid"], target["expr"])
+        for panel in panels(board)
+        for target in panel.get("targets", [])
+    ]
+
+
+def substitute(expr: str, variables: dict[str, str]) -> str:
+    """Replace `$name` and `${name}`, longest names first (`$__rate_interval` before
+    `$__range`)."""
+    for name in sorted(variables, key=len, reverse=True):
+        expr = expr.replace("${" + name + "}", variables[name]).replace("$" + name, variables[name])
+    return expr

@@ -1,0 +1,78 @@
+"""The committed dashboard JSON is exactly what the generator writes, and every panel carries
+what its reader needs: a description, a unit, and data sources the provisioning defines."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboards.datasources import LOKI_UID, PROMETHEUS_UID
+from dashboards.render import DASHBOARDS, OUTPUT, rendered
+from tests.dashboards.queries import panels, targets
+
+COMMITTED = sorted(OUTPUT.glob("*.json"))
+
+
+def test_committed_json_equals_a_fresh_generation() -> None:
+    fresh = rendered()
+    assert {path.name for path in COMMITTED} == set(fresh), (
+        "grafana/dashboards/ and the generator disagree on which dashboards exist"
+    )
+    stale = [p.name for p in COMMITTED if p.read_text(encoding="utf-8") != fresh[p.name]]
+    assert not stale, f"regenerate with `python -m dashboards` (make dashboards): {stale}"
+
+
+def _load(path: Path) -> dict[str, Any]:
+    board: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return board
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
+def test_every_panel_has_a_description_and_every_data_panel_a_unit(path: Path) -> None:
+    board = _load(path)
+    for panel in panels(board):
+        if panel["type"] == "row":
+            continue
+        assert panel.get("description", "").strip(), f"{panel['title']}: no description"
+        if panel["type"] in {"stat", "timeseries"}:
+            unit = panel["fieldConfig"]["defaults"].get("unit")
+            assert unit, f"{panel['title']}: no unit"
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
+def test_queries_use_only_the_provisioned_data_source_uids(path: Path) -> None:
+    board = _load(path)
+    uids = {target["datasource"]["uid"] for target in targets(board)}
+    uids |= {v["datasource"]["uid"] for v in board["templating"]["list"] if v.get("datasource")}
+    assert uids <= {PROMETHEUS_UID, LOKI_UID}, uids
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
+def test_environment_and_service_variables_scope_every_query(path: Path) -> None:
+    board = _load(path)
+    names = {v["name"] for v in board["templating"]["list"]}
+    assert {"environment", "service"} <= names
+    for target in targets(board):
+        assert "$environment" in target["expr"], target["expr"]
+        assert "$service" in target["expr"], target["expr"]
+
+
+def test_the_staff_dashboard_shows_no_query_language_and_no_jargon() -> None:
+    board = _load(OUTPUT / "patients-live.json")
+    jargon = ("promql", "logql", "rate(", "5xx", "http", "p95", "latency", "sqs", "dynamodb")
+    for panel in panels(board):
+        words = f"{panel['title']} {panel.get('description', '')}".lower()
+        assert not [term for term in jargon if term in words], panel["title"]
+    assert board["uid"] == "logger-app-patients"
+    assert set(DASHBOARDS) == {"patients-live.json", "service-health.json"}
+
+
+def test_staff_failure_panels_turn_red_from_the_first_failure() -> None:
+    board = _load(OUTPUT / "patients-live.json")
+    failures = [p for p in panels(board) if "could not" in p["title"] or "not passed" in p["title"]]
+    assert len(failures) >= 3
+    for panel in failures:
+        steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        assert steps[0]["color"] == "green"
+        assert steps[-1] == {"color": "red", "value": 1}, panel["title"]
