@@ -15,6 +15,7 @@ from grafana_foundation_sdk.models.dashboard import (
 from grafana_foundation_sdk.models.text import TextMode
 
 from dashboards.datasources import LOKI, PROMETHEUS
+from dashboards.semconv import REQUESTS
 
 # Label matchers that scope every query to the chosen environment and service. Prometheus series
 # carry the app's resource attributes (otel-collector.yaml, resource_to_telemetry_conversion);
@@ -22,7 +23,7 @@ from dashboards.datasources import LOKI, PROMETHEUS
 PROM_SCOPE = 'deployment_environment=~"$environment", service_name=~"$service"'
 LOKI_SCOPE = 'service=~"$service", environment=~"$environment"'
 # A metric every running instance of the service writes once it has served one request.
-IDENTITY_METRIC = "http_server_duration_milliseconds_count"
+IDENTITY_METRIC = REQUESTS
 
 GREEN = "green"
 RED = "red"

@@ -17,7 +17,8 @@ from dashboards.panels import (
     stat_panel,
     timeseries_panel,
 )
-from dashboards.promql import RECORDS, REQUESTS, SIGNUPS
+from dashboards.promql import RECORDS, SERVER_ERRORS, SIGNUPS
+from dashboards.semconv import REQUESTS
 
 UID = "logger-app-patients"
 TITLE = "Patients — live"
@@ -199,7 +200,7 @@ def _failures() -> list[Item]:
             "Requests the system could not answer",
             "Times the system answered with an error of its own (not a mistake by the person "
             "using it)" + description,
-            prom_query(promql.failures(REQUESTS, 'http_status_code=~"5.."')),
+            prom_query(promql.failures(REQUESTS, SERVER_ERRORS)),
             unit="none",
             colours=red_from(1),
             time_from=LAST_HOUR,

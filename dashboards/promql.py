@@ -1,13 +1,12 @@
 """PromQL building blocks over the service's metrics (README, "Telemetry")."""
 
 from dashboards.panels import PROM_SCOPE
+from dashboards.semconv import REQUEST_BUCKETS, STATUS
 
 SIGNUPS = "logger_app_signups_total"
 RECORDS = "logger_app_records_total"
 LOOKUPS = "logger_app_record_lookups_total"
 PUBLISHES = "logger_app_queue_publishes_total"
-REQUESTS = "http_server_duration_milliseconds_count"
-REQUEST_BUCKETS = "http_server_duration_milliseconds_bucket"
 
 
 def selector(metric: str, matchers: str = "") -> str:
@@ -45,3 +44,7 @@ def quantile_by(q: float, by: str) -> str:
 def failures(metric: str, matchers: str) -> str:
     """Failures counted in the panel's time range; 0 when there were none."""
     return total(metric, matchers, "$__range", zero_when_none=True)
+
+
+SERVER_ERRORS = f'{STATUS}=~"5.."'
+CLIENT_ERRORS = f'{STATUS}=~"4.."'

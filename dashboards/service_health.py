@@ -20,13 +20,13 @@ from dashboards.panels import (
     thresholds,
     timeseries_panel,
 )
-from dashboards.promql import PUBLISHES, REQUESTS
+from dashboards.promql import CLIENT_ERRORS, PUBLISHES, SERVER_ERRORS
+from dashboards.semconv import DURATION_UNIT, REQUESTS, ROUTE, STATUS
 
 UID = "logger-app-service-health"
 TITLE = "Service health"
 TAGS = ["logger-app"]
-CLIENT_ERRORS = 'http_status_code=~"4.."'
-ROUTE = "http_target"  # the route template (old HTTP semantic conventions of the instrumentation)
+LEGEND_ROUTE = f"{{{{{ROUTE}}}}}"
 
 # The X-Ray form of the line's trace id (1-<8 hex>-<24 hex>), as a label the AWS Loki data
 # source's derived field links to X-Ray; lines outside a request (empty trace_id) keep it empty.
@@ -43,7 +43,7 @@ def _requests() -> list[Item]:
             "Request rate by route",
             "Requests per second the service answered, per route template (health checks "
             "excluded). Source: the FastAPI instrumentation's server duration histogram.",
-            [prom_query(promql.rate_by(REQUESTS, ROUTE), "{{http_target}}")],
+            [prom_query(promql.rate_by(REQUESTS, ROUTE), LEGEND_ROUTE)],
             unit="reqps",
             width=8,
         ),
@@ -53,8 +53,8 @@ def _requests() -> list[Item]:
             "A 503 means DynamoDB or SQS was throttled or unreachable; see the logs below.",
             [
                 prom_query(
-                    promql.ratio_by(REQUESTS, ROUTE, 'http_status_code=~"5.."'),
-                    "{{http_target}}",
+                    promql.ratio_by(REQUESTS, ROUTE, SERVER_ERRORS),
+                    LEGEND_ROUTE,
                 )
             ],
             unit="percentunit",
@@ -67,8 +67,8 @@ def _requests() -> list[Item]:
             "too large, 422 invalid input or idempotency key reused with another body.",
             [
                 prom_query(
-                    promql.rate_by(REQUESTS, f"{ROUTE}, http_status_code", CLIENT_ERRORS),
-                    "{{http_target}} {{http_status_code}}",
+                    promql.rate_by(REQUESTS, f"{ROUTE}, {STATUS}", CLIENT_ERRORS),
+                    f"{{{{{ROUTE}}}}} {{{{{STATUS}}}}}",
                 )
             ],
             unit="reqps",
@@ -80,8 +80,8 @@ def _requests() -> list[Item]:
                 f"{label}th percentile of server-side request duration per route, from the "
                 "histogram buckets (accuracy is bounded by the bucket widths). Exemplars, when "
                 "the data source has them, link to the trace.",
-                [prom_query(promql.quantile_by(q, ROUTE), "{{http_target}}").exemplar(exemplar)],
-                unit="ms",
+                [prom_query(promql.quantile_by(q, ROUTE), LEGEND_ROUTE).exemplar(exemplar)],
+                unit=DURATION_UNIT,
                 width=8,
             )
             for q, label, exemplar in [(0.5, "50", False), (0.95, "95", True), (0.99, "99", True)]
