@@ -7,6 +7,7 @@ import pytest
 
 from tests.e2e.app import App
 from tests.e2e.processes import poll
+from tests.e2e.semconv import SERVER_STATUS_ATTRIBUTE
 from tests.e2e.traces import SERVER, Span
 from tests.e2e.traffic import Traffic
 
@@ -34,7 +35,7 @@ def test_server_span_and_empty_dynamodb_read_share_the_problem_trace_id(
     )
     [server] = [s for s in found if s.kind == SERVER]
     assert server.attributes["http.route"] == "/v1/records/{id}"
-    assert server.attributes["http.status_code"] == 404
+    assert server.attributes[SERVER_STATUS_ATTRIBUTE] == 404
     [dynamodb] = [s for s in found if s.aws_service == "DynamoDB"]
     assert dynamodb.attributes["rpc.method"] == "Query"
     assert dynamodb.attributes["http.status_code"] == 200  # the call worked; it found nothing

@@ -8,6 +8,7 @@ import pytest
 from tests.e2e.app import PER_TASK_LABELS
 from tests.e2e.processes import poll
 from tests.e2e.prometheus import Prometheus
+from tests.e2e.semconv import HTTP_DURATION_BUCKET, HTTP_ROUTE_LABEL
 from tests.e2e.traffic import Ledger, Traffic
 
 pytestmark = pytest.mark.e2e
@@ -57,20 +58,13 @@ def test_queue_publishes_by_event_and_outcome(
 
 
 def test_http_server_duration_histogram_per_route(prometheus: Prometheus, traffic: Traffic) -> None:
-    metric = "http_server_duration_milliseconds_bucket"
+    routes_sent = {"/v1/signups", "/v1/records", "/v1/records/{id}", "/v1/records/{id}/{timestamp}"}
+    query = f'sum by ({HTTP_ROUTE_LABEL}) ({HTTP_DURATION_BUCKET}{{le="+Inf"}})'
     routes = poll(
-        lambda: {
-            s.labels.get("http_target", "")
-            for s in prometheus.query(f'sum by (http_target) ({metric}{{le="+Inf"}})')
-        },
-        until=lambda found: {"/v1/signups", "/v1/records", "/v1/records/{id}"} <= found,
+        lambda: {s.labels.get(HTTP_ROUTE_LABEL, "") for s in prometheus.query(query)},
+        until=lambda found: routes_sent <= found,
     )
-    assert {
-        "/v1/signups",
-        "/v1/records",
-        "/v1/records/{id}",
-        "/v1/records/{id}/{timestamp}",
-    } <= routes
+    assert routes_sent <= routes
     # Routes, not raw paths: no record id may become a label value.
     assert not [route for route in routes if route.count("-") >= 4], routes
 
