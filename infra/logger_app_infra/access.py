@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Annotations, Stack
+from aws_cdk import Annotations, CfnOutput, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -79,6 +79,7 @@ class AccessStack(Stack):
             )
         # The VPC resolver (base + 2) lies in a public subnet's range; clients need it to
         # resolve the private DNS zone.
+        CfnOutput(self, "ClientVpnEndpointId", value=self.endpoint.endpoint_id)
         self.endpoint.add_authorization_rule(
             "VpcResolver",
             cidr=f"{config.vpc_dns_server}/32",

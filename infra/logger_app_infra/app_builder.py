@@ -19,6 +19,7 @@ from .repo_files import REPO_ROOT, read_repo_file
 from .service import ServiceStack
 
 COLLECTOR_CONFIG_FILE = "otel-collector.yaml"
+CROSS_STACK_REFERENCES = "@aws-cdk/core:defaultCrossStackReferences"
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class LoggerAppStacks:
 
 
 def build_stacks(app: cdk.App, repo_root: Path = REPO_ROOT) -> LoggerAppStacks:
+    # Explicit, so the CLI does not warn: a consuming stack keeps its producer's exports alive.
+    if app.node.try_get_context(CROSS_STACK_REFERENCES) is None:
+        app.node.set_context(CROSS_STACK_REFERENCES, "strong")
     config = load_config(app.node)
     collector_config = read_repo_file(COLLECTOR_CONFIG_FILE, repo_root)
     env = cdk.Environment(account=config.account, region=config.region)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Annotations, DefaultStackSynthesizer, Duration, RemovalPolicy, Stack
+from aws_cdk import (
+    Annotations,
+    CfnOutput,
+    DefaultStackSynthesizer,
+    Duration,
+    RemovalPolicy,
+    Stack,
+)
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -50,6 +57,13 @@ class DeliveryStack(Stack):
             )
             for image in IMAGES
         }
+
+        for image, repository in self.repositories.items():
+            CfnOutput(
+                self,
+                f"{image.title().replace('-', '')}RepositoryUri",
+                value=repository.repository_uri,
+            )
 
         self.deploy_role: iam.Role | None = None
         if config.github_repository is None:
@@ -119,4 +133,10 @@ class DeliveryStack(Stack):
             "ecr:GetAuthorizationToken has no resource-level permissions (resource must be *); "
             "pushes are limited to this stack's repositories.",
             applies_to=["Resource::*"],
+        )
+        CfnOutput(
+            self,
+            "GitHubDeployRoleArn",
+            value=self.deploy_role.role_arn,
+            description="role-to-assume for aws-actions/configure-aws-credentials",
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_aps as aps
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
@@ -105,3 +105,11 @@ class ObservabilityStack(Stack):
             amp_query_url=self.amp_query_url,
             loki_url=f"http://{self.loki_host}:{LOKI_PORT}",
         )
+        CfnOutput(self, "GrafanaUrl", value=self.grafana.url, description="Over the Client VPN")
+        CfnOutput(
+            self,
+            "GrafanaAdminSecret",
+            value=self.grafana.admin_secret.secret_name,
+            description="Secrets Manager secret holding the Grafana admin password",
+        )
+        CfnOutput(self, "PrometheusQueryUrl", value=self.amp_query_url)

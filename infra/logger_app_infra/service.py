@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import Annotations, CfnOutput, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
@@ -152,6 +152,13 @@ class ServiceStack(Stack):
             deregistration_delay=Duration.seconds(30),
         )
 
+        scheme = "https" if config.alb_certificate_arn else "http"
+        CfnOutput(
+            self,
+            "AppUrl",
+            value=f"{scheme}://{self.load_balancer.load_balancer_dns_name}",
+            description="The app, over the Client VPN (use your own DNS name with HTTPS)",
+        )
         scaling = self.service.auto_scale_task_count(
             min_capacity=2 if prod else 1, max_capacity=10 if prod else 3
         )

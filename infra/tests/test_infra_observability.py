@@ -153,3 +153,9 @@ def test_grafana_may_query_only_its_workspace(prod: LoggerAppStacks) -> None:
                 action.startswith("xray:Get") or action == "xray:BatchGetTraces"
                 for action in actions
             )
+
+
+def test_grafana_url_is_published_for_staff(prod: LoggerAppStacks) -> None:
+    template(prod.observability).has_output(
+        "GrafanaUrl", {"Value": "http://grafana.prod.logger-app.internal:3000"}
+    )
