@@ -1,0 +1,68 @@
+"""The app configurations measured side by side, and the workloads driven against each."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from logger_app.cli import TELEMETRY_DEFAULTS, serve_command
+from tests.support import BIN
+
+
+@dataclass(frozen=True)
+class Configuration:
+    name: str
+    description: str
+    # False: `python -m uvicorn ...` without opentelemetry-instrument at all.
+    instrumented: bool = True
+    env: dict[str, str] = field(default_factory=dict)
+
+    def argv(self, port: int) -> list[str]:
+        if self.instrumented:
+            return [str(BIN / "logger-app"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        # The same uvicorn command that `logger-app serve` execs, less opentelemetry-instrument.
+        return serve_command("127.0.0.1", port)[1:]
+
+    def environment(self, base: dict[str, str]) -> dict[str, str]:
+        env = {**base, **self.env}
+        # `logger-app serve` sets the telemetry defaults itself; the bare command gets the same.
+        return env if self.instrumented else {**TELEMETRY_DEFAULTS, **env}
+
+
+INSTRUMENTED = Configuration(
+    "instrumented",
+    "logger-app serve: opentelemetry-instrument, SDK on, exporting to the collector",
+)
+SDK_DISABLED = Configuration(
+    "sdk_disabled",
+    "logger-app serve with OTEL_SDK_DISABLED=true (still under opentelemetry-instrument)",
+    env={"OTEL_SDK_DISABLED": "true"},
+)
+BARE = Configuration(
+    "bare",
+    "python -m uvicorn logger_app.main:app without opentelemetry-instrument",
+    instrumented=False,
+)
+CONFIGURATIONS = {c.name: c for c in (INSTRUMENTED, SDK_DISABLED, BARE)}
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    description: str
+    # The floor: the boto3 calls the request makes, in bench/floor.py (None: no AWS call).
+    floor: str | None
+
+
+WORKLOADS = {
+    w.name: w
+    for w in (
+        Workload("signup", "POST /v1/signups, a new email each time", "signup"),
+        Workload("record_create", "POST /v1/records", "record_create"),
+        Workload("record_read", "GET /v1/records/{id} of an existing record", "record_read"),
+        Workload("record_not_found", "GET /v1/records/{id} of an unknown id", "record_not_found"),
+        Workload("health", "GET /healthz (no I/O)", None),
+    )
+}
+
+# What bench/floor.py prints before its JSON result.
+FLOOR_MARKER = "BENCH_FLOOR "
+LUA_SCRIPT = Path(__file__).resolve().parent / "workload.lua"

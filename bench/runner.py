@@ -1,0 +1,234 @@
+"""One benchmark run: the stack, then each configuration in turn on a freshly reset emulator."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import procfs
+from bench.configs import CONFIGURATIONS, FLOOR_MARKER, WORKLOADS, Configuration
+from bench.fixtures import create_fixtures
+from bench.loadgen import run_wrk
+from bench.services import App, Collector, Moto, app_environment
+from tests.support import AWS_TEST_ENV, free_port
+
+
+@dataclass(frozen=True)
+class Plan:
+    configurations: Sequence[str] = ("instrumented", "sdk_disabled", "bare")
+    workloads: Sequence[str] = tuple(WORKLOADS)
+    concurrencies: Sequence[int] = (1, 8, 32)
+    seconds: float = 10.0
+    warmup_seconds: float = 2.0
+    startups: int = 3
+    floor_iterations: int = 300
+    settle_seconds: float = 0.3
+    fixture_records: int = 50
+    moto_locked: bool = True
+
+
+@dataclass
+class Measurement:
+    configuration: str
+    workload: str
+    concurrency: int
+    requests: int
+    seconds: float
+    throughput_rps: float
+    errors: int
+    unexpected_statuses: str
+    latency_ms: dict[str, float]
+    app_cpu_ms_per_request: float
+    app_cpu_cores: float  # the app's CPU seconds per second of the run
+    moto_cpu_ms_per_request: float
+    moto_cpu_cores: float
+    moto_server_errors: int  # 5xx answers of moto itself (the app retries them, then 503s)
+    collector_cpu_ms_per_request: float | None
+
+
+@dataclass
+class ConfigurationResult:
+    name: str
+    description: str
+    startup_seconds: list[float]
+    rss_mb_after_load: float = 0.0
+    peak_rss_mb: float = 0.0
+    measurements: list[Measurement] = field(default_factory=list)
+
+
+Log = Callable[[str], None]
+
+
+def _log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def measure_floors(moto: Moto, plan: Plan, log: Log) -> dict[str, dict[str, Any]]:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
+        **AWS_TEST_ENV,
+        "AWS_ENDPOINT_URL": moto.endpoint,
+        "LOGGER_APP_LOG_LEVEL": "WARNING",
+    }
+    floors: dict[str, dict[str, Any]] = {}
+    for workload in plan.workloads:
+        floor = WORKLOADS[workload].floor
+        if floor is None:
+            continue
+        completed = subprocess.run(
+            [sys.executable, "-m", "bench.floor", floor, str(plan.floor_iterations)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+        [line] = [x for x in completed.stdout.splitlines() if x.startswith(FLOOR_MARKER)]
+        result: dict[str, Any] = json.loads(line[len(FLOOR_MARKER) :])
+        floors[workload] = result
+        calls = " + ".join(result["calls"])
+        log(f"floor {workload}: {result['cpu_ms_per_op']:.2f} ms CPU per request ({calls})")
+    return floors
+
+
+class ConfigurationRun:
+    def __init__(
+        self,
+        configuration: Configuration,
+        moto: Moto,
+        collector: Collector,
+        workdir: Path,
+        plan: Plan,
+        log: Log,
+    ) -> None:
+        self.configuration = configuration
+        self.moto = moto
+        self.collector = collector
+        self.workdir = workdir
+        self.plan = plan
+        self.log = log
+        self.tag = uuid.uuid4().hex[:8]
+
+    def _app(self, generation: int) -> App:
+        port = free_port()
+        base = app_environment(self.moto.endpoint, self.collector.otlp_endpoint, {})
+        return App(
+            self.configuration.argv(port),
+            self.configuration.environment(base),
+            self.workdir / f"app-{self.configuration.name}-{generation}.log",
+            port,
+        )
+
+    def start_app(self, result: ConfigurationResult) -> App:
+        """Start the app `startups` times, timing each to /readyz; the last one stays up."""
+        for generation in range(self.plan.startups):
+            app = self._app(generation)
+            try:
+                result.startup_seconds.append(app.start())
+            except BaseException:
+                app.stop()
+                raise
+            if generation < self.plan.startups - 1:
+                app.stop()
+        startups = ", ".join(f"{s:.2f}" for s in result.startup_seconds)
+        self.log(f"{result.name}: start-up {startups} s")
+        return app
+
+    def measure(self, app: App, workload: str, concurrency: int) -> Measurement:
+        """One workload at one concurrency, on a freshly reset emulator: moto's
+        TransactWriteItems deep-copies the whole table, so its cost grows with the table."""
+        name = self.configuration.name
+        prefix = f"{self.tag}-{workload}-{concurrency}"
+        self.moto.reset()
+        ids = None
+        if workload in ("record_create", "record_read"):
+            ids = create_fixtures(
+                app.url, self.workdir / f"ids-{name}.txt", self.plan.fixture_records
+            )
+        if self.plan.warmup_seconds > 0:
+            run_wrk(app.url, workload, concurrency, self.plan.warmup_seconds, prefix + "w", ids)
+        pids = {"app": app.pid, "moto": self.moto.child.pid, "collector": self.collector.pid}
+        moto_log = self.moto.log_offset()
+        before = {k: procfs.cpu_seconds(p) for k, p in pids.items() if p is not None}
+        load = run_wrk(app.url, workload, concurrency, self.plan.seconds, prefix, ids)
+        # In-flight requests (at most `concurrency`) finish; their CPU is a rounding error.
+        time.sleep(self.plan.settle_seconds)
+        cpu = {k: procfs.cpu_seconds(p) - before[k] for k, p in pids.items() if p is not None}
+        per_request = {k: v * 1000 / max(load.requests, 1) for k, v in cpu.items()}
+        measurement = Measurement(
+            configuration=name,
+            workload=workload,
+            concurrency=concurrency,
+            requests=load.requests,
+            seconds=load.seconds,
+            throughput_rps=load.throughput,
+            errors=load.errors,
+            unexpected_statuses=load.unexpected_statuses,
+            latency_ms=load.latency_ms,
+            app_cpu_ms_per_request=per_request["app"],
+            app_cpu_cores=cpu["app"] / load.seconds,
+            moto_cpu_ms_per_request=per_request["moto"],
+            moto_cpu_cores=cpu["moto"] / load.seconds,
+            moto_server_errors=self.moto.server_errors_since(moto_log),
+            collector_cpu_ms_per_request=per_request.get("collector"),
+        )
+        self.log(
+            f"{name} {workload} c={concurrency}: {load.throughput:.0f} req/s, "
+            f"p50 {load.latency_ms['p50']:.1f} p99 {load.latency_ms['p99']:.1f} ms, "
+            f"errors {load.errors} (moto 5xx {measurement.moto_server_errors}), "
+            f"app {per_request['app']:.2f} ms CPU/req "
+            f"({measurement.app_cpu_cores:.2f} cores), moto {measurement.moto_cpu_cores:.2f} cores"
+        )
+        return measurement
+
+    def run(self) -> ConfigurationResult:
+        result = ConfigurationResult(
+            self.configuration.name, self.configuration.description, startup_seconds=[]
+        )
+        self.moto.reset()
+        app = self.start_app(result)
+        try:
+            for workload in self.plan.workloads:
+                for concurrency in self.plan.concurrencies:
+                    result.measurements.append(self.measure(app, workload, concurrency))
+            sample = procfs.sample(app.pid)
+            result.rss_mb_after_load, result.peak_rss_mb = sample.rss_mb, sample.peak_rss_mb
+            self.log(f"{result.name}: RSS {sample.rss_mb:.0f} MiB, peak {sample.peak_rss_mb:.0f}")
+        finally:
+            app.stop()
+        return result
+
+
+def run(plan: Plan, workdir: Path, log: Log = _log) -> dict[str, Any]:
+    load_before = procfs.load_average()
+    started = time.time()
+    moto = Moto(workdir, locked=plan.moto_locked)
+    collector = Collector(workdir)
+    try:
+        moto.start()
+        collector.start()
+        log(f"moto on {moto.endpoint}, collector on {collector.otlp_endpoint}")
+        moto.reset()
+        floors = measure_floors(moto, plan, log)
+        results = [
+            ConfigurationRun(CONFIGURATIONS[name], moto, collector, workdir, plan, log).run()
+            for name in plan.configurations
+        ]
+    finally:
+        collector.stop()
+        moto.stop()
+    return {
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "wall_seconds": round(time.time() - started, 1),
+        "load_average_before": load_before,
+        "load_average_after": procfs.load_average(),
+        "plan": asdict(plan),
+        "floors": floors,
+        "configurations": [asdict(r) for r in results],
+    }

@@ -1,0 +1,183 @@
+"""The processes a benchmark run starts, all on loopback and all ended by their owner:
+moto's server, a remote-write sink, the collector, and the app under test."""
+
+import http.client
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from tests.collector.otelcol import build_collector
+from tests.e2e.app import bootstrap
+from tests.e2e.collector import LocalCollector
+from tests.support import AWS_TEST_ENV, free_port, reset_moto, wait_for_http
+
+_SERVER_ERROR = re.compile(rb'HTTP/1\.1(?:\x1b\[0m)?" 5\d\d ')
+
+
+class Child:
+    """One child process with its output in a file."""
+
+    def __init__(
+        self, argv: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None
+    ) -> None:
+        self.argv = list(argv)
+        self.log_path = log_path
+        self.env = dict(env) if env is not None else dict(os.environ)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> int:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.argv, stdout=log, stderr=subprocess.STDOUT, env=self.env
+            )
+        return self.process.pid
+
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError(f"{self.argv[0]} is not running")
+        return self.process.pid
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout)
+
+
+class Moto:
+    """moto's server (bench/emulator.py): the AWS emulator, reset and bootstrapped before each
+    measurement so that its tables stay small."""
+
+    def __init__(self, workdir: Path, locked: bool = True) -> None:
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.locked = locked
+        argv = [sys.executable, "-m", "bench.emulator", str(self.port)]
+        self.child = Child(
+            [*argv] if locked else [*argv, "--no-lock"],
+            workdir / "moto.log",
+            env={**os.environ, "MOTO_PORT": str(self.port)},
+        )
+
+    def start(self) -> None:
+        self.child.start()
+        wait_for_http(self.endpoint + "/moto-api/")
+
+    def reset(self) -> None:
+        """Forget every table, item and message, then create the tables and queues again."""
+        reset_moto(self.endpoint)
+        bootstrap(self.endpoint)
+
+    def log_offset(self) -> int:
+        return self.child.log_path.stat().st_size
+
+    def server_errors_since(self, offset: int) -> int:
+        """5xx answers moto logged since `offset` (its access log: `"POST / HTTP/1.1" 500 -`)."""
+        with self.child.log_path.open("rb") as log:
+            log.seek(offset)
+            return len(_SERVER_ERROR.findall(log.read()))
+
+    def stop(self) -> None:
+        self.child.stop()
+
+
+class Collector:
+    """The collector from the telemetry issue, running the local config that tests/e2e derives
+    from otel-collector.yaml; its metrics go to a sink that accepts every remote write."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.sink_port = free_port()
+        self.sink = Child(
+            [sys.executable, "-m", "bench.sink", str(self.sink_port)], workdir / "sink.log"
+        )
+        self.workdir = workdir
+        self.local: LocalCollector | None = None
+
+    def start(self) -> None:
+        self.sink.start()
+        wait_for_http(f"http://127.0.0.1:{self.sink_port}/")
+        self.local = LocalCollector(
+            build_collector(), self.workdir, f"http://127.0.0.1:{self.sink_port}/api/v1/write"
+        )
+        self.local.start()
+
+    @property
+    def otlp_endpoint(self) -> str:
+        assert self.local is not None
+        return self.local.otlp_grpc_endpoint
+
+    @property
+    def pid(self) -> int | None:
+        process = self.local.process if self.local is not None else None
+        inner = getattr(process, "_process", None)
+        return inner.pid if inner is not None else None
+
+    def stop(self) -> None:
+        if self.local is not None:
+            self.local.stop()
+        self.sink.stop()
+
+
+def app_environment(
+    aws_endpoint: str, otlp_endpoint: str, extra: Mapping[str, str]
+) -> dict[str, str]:
+    """The production defaults of `logger-app serve` (no test-speed export intervals)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update(AWS_TEST_ENV)
+    env["AWS_ENDPOINT_URL"] = aws_endpoint
+    env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp_endpoint
+    env.update(extra)
+    return env
+
+
+def readyz_ok(port: int) -> bool:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        connection.request("GET", "/readyz")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+class App:
+    """The app as a real process; `start` returns the seconds from spawn to /readyz 200."""
+
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str], log_path: Path, port: int):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.child = Child(argv, log_path, env)
+
+    def start(self, timeout: float = 60.0) -> float:
+        started = time.perf_counter()
+        self.child.start()
+        while not readyz_ok(self.port):
+            if not self.child.running:
+                output = self.child.log_path.read_text(errors="replace")[-4000:]
+                raise RuntimeError(f"the app exited during start-up:\n{output}")
+            if time.perf_counter() - started > timeout:
+                raise TimeoutError(f"the app was not ready after {timeout}s")
+            time.sleep(0.005)
+        return time.perf_counter() - started
+
+    @property
+    def pid(self) -> int:
+        return self.child.pid
+
+    def stop(self) -> None:
+        self.child.stop()
