@@ -45,7 +45,10 @@ def test_remote_write_is_signed_with_sigv4_for_amp() -> None:
 
 def test_health_check_extension_is_on_for_the_image_healthcheck() -> None:
     assert "health_check" in CONFIG["service"]["extensions"]
-    assert CONFIG["extensions"]["health_check"]["endpoint"].endswith(":13133")
+    # ADOT's /healthcheck binary asks exactly http://127.0.0.1:13133/.
+    health_check = CONFIG["extensions"]["health_check"]
+    assert health_check["endpoint"] == "127.0.0.1:13133"
+    assert health_check.get("path", "/") == "/"
 
 
 def test_every_metrics_pipeline_trims_per_task_attributes_before_conversion() -> None:
