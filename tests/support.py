@@ -66,3 +66,23 @@ AWS_TEST_ENV = {
 
 def apply_aws_test_env(endpoint: str) -> None:
     os.environ.update(AWS_TEST_ENV, AWS_ENDPOINT_URL=endpoint)
+
+
+@contextmanager
+def app_process(environment: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``logger-app serve`` as a real process (as in the image); yields it and its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(BIN / "logger-app"), "serve", "--port", str(port)],
+        env={**os.environ, **environment},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(url + "/readyz", timeout=30)
+        yield process, url
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)

@@ -1,4 +1,4 @@
-"""``logger-app``: serve the API, or bootstrap the tables and queues it needs."""
+"""``logger-app``: serve the API, run the event worker, or bootstrap the tables and queues."""
 
 import argparse
 import os
@@ -27,17 +27,20 @@ TELEMETRY_DEFAULTS: Mapping[str, str] = {
 }
 
 
-def serve_command(host: str, port: int) -> list[str]:
-    """One uvicorn worker under opentelemetry-instrument: auto-instrumentation does not follow
-    uvicorn's spawned workers, so a task scales by running more tasks, not more workers."""
+def instrumented(*python_args: str) -> list[str]:
+    """This Python, running the given arguments under opentelemetry-instrument."""
     instrument = shutil.which("opentelemetry-instrument") or os.path.join(
         os.path.dirname(sys.executable), "opentelemetry-instrument"
     )
-    return [
-        instrument,
-        sys.executable,
+    return [instrument, sys.executable, *python_args]
+
+
+def serve_command(host: str, port: int) -> list[str]:
+    """One uvicorn worker under opentelemetry-instrument: auto-instrumentation does not follow
+    uvicorn's spawned workers, so a task scales by running more tasks, not more workers."""
+    return instrumented(
         "-m",
-        "uvicorn",
+        "logger_app.server",
         "logger_app.main:app",
         "--host",
         host,
@@ -53,17 +56,17 @@ def serve_command(host: str, port: int) -> list[str]:
         "--no-server-header",
         "--timeout-graceful-shutdown",
         "20",
-    ]
+    )
 
 
-def serve_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    return {**TELEMETRY_DEFAULTS, **environ}
+def telemetry_environment(environ: Mapping[str, str], **defaults: str) -> dict[str, str]:
+    return {**TELEMETRY_DEFAULTS, **defaults, **environ}
 
 
-def serve(host: str, port: int) -> None:
-    command = serve_command(host, port)
-    # exec keeps the PID, so ECS's SIGTERM reaches uvicorn directly.
-    os.execve(command[0], command, serve_environment(os.environ))  # noqa: S606 (fixed argv)
+def run_instrumented(command: list[str], **defaults: str) -> None:
+    # exec keeps the PID, so ECS's SIGTERM reaches the process directly.
+    environment = telemetry_environment(os.environ, **defaults)
+    os.execve(command[0], command, environment)  # noqa: S606 (fixed argv, no shell)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -73,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     serve_parser = commands.add_parser("serve", help="serve the API (production server)")
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+
+    commands.add_parser("worker", help="consume the event queue (its own process)")
 
     bootstrap_parser = commands.add_parser(
         "bootstrap", help="create the DynamoDB tables and SQS queues (local emulator, tests)"
@@ -85,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     if args.command == "serve":
-        serve(args.host, args.port)
+        run_instrumented(serve_command(args.host, args.port))
+    elif args.command == "worker":
+        run_instrumented(
+            instrumented("-m", "logger_app.worker"), OTEL_SERVICE_NAME="logger-app-worker"
+        )
     else:
         print(bootstrap(get_settings(), endpoint_url=args.endpoint_url))

@@ -28,3 +28,9 @@ queue_publishes = _meter.create_counter(
     unit="{message}",
     description="Events published to the queue, by event type and outcome (published, failed).",
 )
+worker_events = _meter.create_counter(
+    "logger_app.worker_events",
+    unit="{event}",
+    description="Events the worker consumed, by type and outcome "
+    "(processed, duplicate, failed, dead_lettered).",
+)

@@ -162,7 +162,7 @@ class SignupService:
         if item is None or item["fingerprint"]["S"] != fingerprint(request):
             metrics.signups.add(1, {"outcome": "rejected"})
             raise Problem(
-                422,
+                409,
                 "idempotency-key-reused",
                 "Idempotency key already used",
                 "This Idempotency-Key was used for a different request; use a new key.",

@@ -22,6 +22,7 @@ from logger_app.bootstrap import bootstrap
 from logger_app.logs import ServiceJsonFormatter
 from logger_app.main import create_app
 from logger_app.settings import Settings
+from tests.faults import FaultProxy, fault_proxy
 from tests.support import AWS_TEST_ENV, moto_server, reset_moto
 
 # Global providers can be set once per process: one pair for the whole session.
@@ -155,3 +156,11 @@ def logs() -> Iterator[Logs]:
 
     yield read
     logger.removeHandler(handler)
+
+
+@pytest.fixture
+def faults(aws_endpoint: str, aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
+    """Route the app's AWS calls through the fault proxy (apps created after this fixture)."""
+    with fault_proxy(aws_endpoint) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+        yield proxy

@@ -59,7 +59,7 @@ def test_idempotent_replay_returns_first_response_and_creates_nothing(
     assert len(queue()) == 1
 
 
-def test_idempotency_key_reused_with_other_body_is_422(client: TestClient) -> None:
+def test_idempotency_key_reused_with_other_body_is_409(client: TestClient) -> None:
     headers = {"Idempotency-Key": "req-456"}
     assert client.post("/v1/signups", json=PATIENT, headers=headers).status_code == 201
 
@@ -69,7 +69,7 @@ def test_idempotency_key_reused_with_other_body_is_422(client: TestClient) -> No
         headers=headers,
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert response.json()["type"] == "urn:logger-app:problem:idempotency-key-reused"
 
 

@@ -1,4 +1,4 @@
-from logger_app.cli import TELEMETRY_DEFAULTS, serve_command, serve_environment
+from logger_app.cli import TELEMETRY_DEFAULTS, serve_command, telemetry_environment
 
 
 def test_serves_one_worker_under_opentelemetry_instrument() -> None:
@@ -19,10 +19,12 @@ def test_telemetry_defaults_suit_the_adot_sidecar() -> None:
 
 
 def test_environment_overrides_the_defaults() -> None:
-    environment = serve_environment(
-        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317", "PATH": "/bin"}
+    environment = telemetry_environment(
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317", "PATH": "/bin"},
+        OTEL_SERVICE_NAME="logger-app-worker",
     )
 
     assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://collector:4317"
     assert environment["OTEL_LOGS_EXPORTER"] == "none"
     assert environment["PATH"] == "/bin"
+    assert environment["OTEL_SERVICE_NAME"] == "logger-app-worker"

@@ -1,0 +1,82 @@
+"""AWS faults injected over real HTTP between boto3 and moto: throttling, 500s, slowness, drops."""
+
+import time
+import uuid
+
+import boto3
+import pytest
+
+from tests.faults import FaultProxy
+from tests.integration.conftest import AppFactory
+
+DYNAMODB = "DynamoDB_20120810."
+WRITE = "DynamoDB_20120810.TransactWriteItems"
+SEND = "AmazonSQS.SendMessage"
+
+
+def signup() -> dict[str, str]:
+    return {"email": f"p{uuid.uuid4().hex[:8]}@example.com", "full_name": "Test Patient"}
+
+
+def stored_patients(faults: FaultProxy) -> int:
+    faults.clear()
+    items = boto3.client("dynamodb").scan(TableName="logger-app-patients")["Items"]
+    return sum(item["pk"]["S"].startswith("patient#") for item in items)
+
+
+def test_throttled_dynamodb_is_503_and_writes_nothing(
+    faults: FaultProxy, make_client: AppFactory
+) -> None:
+    client = make_client()
+    faults.inject(WRITE, "throttle")
+
+    response = client.post("/v1/signups", json=signup())
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "2"
+    assert stored_patients(faults) == 0
+
+
+@pytest.mark.parametrize("kind", ["throttle", "error500", "drop"])
+def test_a_passing_fault_is_retried_and_succeeds(
+    faults: FaultProxy, make_client: AppFactory, kind: str
+) -> None:
+    client = make_client()
+    fault = faults.inject(WRITE, kind, times=1)  # type: ignore[arg-type]
+
+    response = client.post("/v1/signups", json=signup())
+
+    assert response.status_code == 201
+    assert fault.hits == 1
+    assert stored_patients(faults) == 1
+
+
+def test_slow_dynamodb_times_out_within_bounds(faults: FaultProxy, make_client: AppFactory) -> None:
+    client = make_client(aws_read_timeout_seconds=0.3, aws_max_attempts=2)
+    faults.inject(DYNAMODB, "slow", delay=2)
+
+    started = time.monotonic()
+    response = client.get(f"/v1/records/{uuid.uuid4()}")
+
+    assert response.status_code == 503
+    assert time.monotonic() - started < 5
+
+
+def test_sqs_throttled_keeps_the_event_until_it_can_be_sent(
+    faults: FaultProxy, make_client: AppFactory, aws: str
+) -> None:
+    client = make_client()
+    faults.inject(SEND, "throttle")
+
+    response = client.post("/v1/signups", json=signup())
+    assert response.status_code == 201
+    sqs = boto3.client("sqs")
+    assert "Messages" not in sqs.receive_message(QueueUrl=aws)
+
+    faults.clear()
+    outbox = client.app.state.services.outbox  # type: ignore[attr-defined]
+    assert client.portal.call(outbox.drain) == 1  # type: ignore[union-attr]
+
+    [message] = sqs.receive_message(QueueUrl=aws)["Messages"]
+    assert response.json()["patient_id"] in message["Body"]
+    assert client.portal.call(outbox.drain) == 0  # nothing left to send
