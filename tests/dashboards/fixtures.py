@@ -100,7 +100,8 @@ def shipped_logs(loki: Loki, app: App, dashboard_traffic: Traffic) -> list[dict[
         metadata = {k: str(record[k]) for k in output.structured_metadata if k in record}
         body = {k: v for k, v in record.items() if k not in output.removed_keys}
         timestamp = datetime.fromisoformat(line["time"].replace("Z", "+00:00")).timestamp()
-        entry = [str(int(timestamp * 1e9)), json.dumps(body), metadata]
+        # fluent-bit.conf's Line_Format json writes compact JSON.
+        entry = [str(int(timestamp * 1e9)), json.dumps(body, separators=(",", ":")), metadata]
         streams[tuple(sorted(labels.items()))].append(entry)
     loki.push(
         [
