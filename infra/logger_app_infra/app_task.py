@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Acknowledgment, Duration, Stack, Validations
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -188,6 +188,13 @@ class AppTaskDefinition(Construct):
             ),
         )
         self._grant(resources, region, consume_queue)
+        Validations.of(self.task_definition).acknowledge(
+            Acknowledgment(
+                id="CloudFormation-Validate::E1029",
+                reason="The ${env:...} in AOT_CONFIG_CONTENT are expanded by the collector at "
+                "start, not by CloudFormation.",
+            )
+        )
         suppress_task_definition_findings(self.task_definition)
         suppress(
             self.task_definition.task_role,
