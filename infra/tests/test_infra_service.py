@@ -17,7 +17,23 @@ from infra_helpers import (
 )
 from infra_settings import ALB_CERTIFICATE, REPO
 from logger_app_infra.app_builder import LoggerAppStacks
-from logger_app_infra.app_task import DYNAMODB_ACTIONS, SQS_PRODUCER_ACTIONS, XRAY_WRITE_ACTIONS
+
+# Written out, not imported: the test pins what the app may do (the service contract).
+DYNAMODB_ACTIONS = [
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+]
+SQS_PRODUCER_ACTIONS = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"]
+XRAY_WRITE_ACTIONS = [
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "xray:PutTelemetryRecords",
+    "xray:PutTraceSegments",
+]
 
 
 def _task(stacks: LoggerAppStacks) -> dict[str, Any]:
