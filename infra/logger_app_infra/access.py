@@ -2,7 +2,7 @@
 
 All security groups live here, with every rule between them, so the stacks that use them
 reference this stack only (no cycle between the service and the observability stacks):
-staff -> VPN -> ALB -> app tasks -> Loki <- Grafana <- VPN <- staff.
+staff -> VPN -> ALB -> API tasks -> Loki <- Grafana <- VPN <- staff; worker tasks -> Loki.
 """
 
 from __future__ import annotations
@@ -100,7 +100,8 @@ class AccessStack(Stack):
 
         vpn = self.vpn_security_group
         self.alb_security_group = group("LoadBalancerSecurityGroup", "Internal app ALB", False)
-        self.app_security_group = group("AppSecurityGroup", "logger-app tasks", False)
+        self.app_security_group = group("AppSecurityGroup", "logger-app API tasks", False)
+        self.worker_security_group = group("WorkerSecurityGroup", "logger-app worker tasks", False)
         # Loki and Grafana call S3, EFS, AMP, X-Ray and CloudWatch: no useful egress bound.
         self.loki_security_group = group("LokiSecurityGroup", "Loki", True)
         self.grafana_security_group = group("GrafanaSecurityGroup", "Grafana", True)
@@ -115,9 +116,11 @@ class AccessStack(Stack):
         allow(vpn, self.alb_security_group, self.alb_listener_port, "Staff to the app ALB")
         allow(vpn, self.grafana_security_group, GRAFANA_PORT, "Staff to Grafana")
         allow(self.alb_security_group, self.app_security_group, APP_PORT, "ALB to app tasks")
-        allow(self.app_security_group, self.loki_security_group, LOKI_PORT, "Log router to Loki")
+        allow(self.app_security_group, self.loki_security_group, LOKI_PORT, "API logs to Loki")
+        allow(
+            self.worker_security_group, self.loki_security_group, LOKI_PORT, "Worker logs to Loki"
+        )
         allow(self.grafana_security_group, self.loki_security_group, LOKI_PORT, "Grafana to Loki")
         # DynamoDB, SQS, X-Ray, AMP, ECR and CloudWatch, through VPC endpoints or the NAT.
-        self.app_security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs over HTTPS"
-        )
+        for tasks in (self.app_security_group, self.worker_security_group):
+            tasks.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs over HTTPS")

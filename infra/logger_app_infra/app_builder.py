@@ -8,6 +8,7 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from .access import AccessStack
+from .app_permissions import AppResources
 from .config import DeploymentConfig, load_config
 from .data import DataStack
 from .delivery import DeliveryStack
@@ -15,6 +16,7 @@ from .images import ImageCatalog
 from .nag import apply_checks, suppress_inline_policies
 from .network import NetworkStack
 from .observability import ObservabilityStack
+from .ports import LOKI_PORT
 from .repo_files import REPO_ROOT, read_repo_file
 from .service import ServiceStack
 
@@ -80,14 +82,25 @@ def build_stacks(app: cdk.App, repo_root: Path = REPO_ROOT) -> LoggerAppStacks:
         vpc=network.vpc,
         logs_bucket=network.logs_bucket,
         app_security_group=access.app_security_group,
+        worker_security_group=access.worker_security_group,
         alb_security_group=access.alb_security_group,
-        loki_host=observability.loki_host,
-        amp_workspace_arn=observability.amp_workspace_arn,
-        amp_remote_write_url=observability.amp_remote_write_url,
-        records_table=data.records_table,
-        patients_table=data.patients_table,
+        resources=AppResources(
+            records_table_name=data.records_table.table_name,
+            records_table_arn=data.records_table.table_arn,
+            patients_table_name=data.patients_table.table_name,
+            patients_table_arn=data.patients_table.table_arn,
+            outbox_table_name=data.outbox_table.table_name,
+            outbox_table_arn=data.outbox_table.table_arn,
+            queue_name=data.queue.queue_name,
+            queue_url=data.queue.queue_url,
+            queue_arn=data.queue.queue_arn,
+            data_key_arn=data.key.key_arn,
+            amp_workspace_arn=observability.amp_workspace_arn,
+            amp_remote_write_url=observability.amp_remote_write_url,
+            loki_host=observability.loki_host,
+            loki_port=LOKI_PORT,
+        ),
         queue=data.queue,
-        data_key=data.key,
         images=images,
         collector_config=collector_config,
         env=env,

@@ -1,15 +1,17 @@
-"""The service's task definition: the app, the ADOT collector sidecar and the FireLens router."""
+"""A logger-app task: the app process, the ADOT collector sidecar and the FireLens log router.
+
+The same layout serves the API (`logger-app serve`, behind the ALB) and the event worker
+(`logger-app worker`, no port); each gets its own task role (app_permissions.py).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aws_cdk import Acknowledgment, Duration, Stack, Validations
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from .app_permissions import AppResources, Process, task_role_statements
 from .config import DeploymentConfig
 from .images import ImageCatalog
 from .log_groups import encrypted_log_group
@@ -21,56 +23,22 @@ COLLECTOR_CONTAINER = "aws-otel-collector"
 LOG_ROUTER_CONTAINER = "log-router"
 LOG_ROUTER_CONFIG_FILE = "/extra.conf"  # where infra/images/log-router/Dockerfile puts it
 
-DYNAMODB_ACTIONS = [
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:DescribeTable",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-    "dynamodb:UpdateItem",
-]
-SQS_PRODUCER_ACTIONS = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"]
-# For the planned queue worker: pass consume_queue=True to AppTaskDefinition.
-SQS_CONSUMER_ACTIONS = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:ReceiveMessage"]
-KMS_DATA_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
-XRAY_WRITE_ACTIONS = [
-    "xray:GetSamplingRules",
-    "xray:GetSamplingTargets",
-    "xray:PutTelemetryRecords",
-    "xray:PutTraceSegments",
-]
-
-
-@dataclass(frozen=True)
-class AppResources:
-    """What the app reads and writes; the task role names exactly these."""
-
-    records_table_name: str
-    records_table_arn: str
-    patients_table_name: str
-    patients_table_arn: str
-    queue_name: str
-    queue_url: str
-    queue_arn: str
-    data_key_arn: str
-    amp_workspace_arn: str
-    amp_remote_write_url: str
-    loki_host: str
-    loki_port: int
+SERVICE_NAMES = {Process.API: "logger-app", Process.WORKER: "logger-app-worker"}
 
 
 def app_environment(
-    config: DeploymentConfig, resources: AppResources, region: str
+    config: DeploymentConfig, resources: AppResources, region: str, process: Process
 ) -> dict[str, str]:
     return {
         "LOGGER_APP_RECORDS_TABLE": resources.records_table_name,
         "LOGGER_APP_PATIENTS_TABLE": resources.patients_table_name,
+        "LOGGER_APP_OUTBOX_TABLE": resources.outbox_table_name,
         "LOGGER_APP_QUEUE_NAME": resources.queue_name,
         "LOGGER_APP_QUEUE_URL": resources.queue_url,
         "LOGGER_APP_REGION": region,
         "LOGGER_APP_ENVIRONMENT": config.environment,
         "LOGGER_APP_LOG_LEVEL": "INFO",
-        "OTEL_SERVICE_NAME": "logger-app",
+        "OTEL_SERVICE_NAME": SERVICE_NAMES[process],
         "OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4317",
         "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
         "OTEL_PROPAGATORS": "tracecontext,baggage,xray",
@@ -88,11 +56,11 @@ class AppTaskDefinition(Construct):
         scope: Construct,
         construct_id: str,
         *,
+        process: Process,
         config: DeploymentConfig,
         resources: AppResources,
         images: ImageCatalog,
         collector_config: str,
-        consume_queue: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         region = Stack.of(self).region
@@ -131,6 +99,13 @@ class AppTaskDefinition(Construct):
             ),
             logging=ecs.LogDrivers.aws_logs(stream_prefix="collector", log_group=sidecar_logs),
         )
+        Validations.of(self.task_definition).acknowledge(
+            Acknowledgment(
+                id="CloudFormation-Validate::E1029",
+                reason="The ${env:...} in AOT_CONFIG_CONTENT are expanded by the collector at "
+                "start, not by CloudFormation.",
+            )
+        )
 
         self.log_router = self.task_definition.add_firelens_log_router(
             LOG_ROUTER_CONTAINER,
@@ -148,7 +123,7 @@ class AppTaskDefinition(Construct):
             environment={
                 "LOKI_HOST": resources.loki_host,
                 "LOKI_PORT": str(resources.loki_port),
-                "SERVICE_NAME": "logger-app",
+                "SERVICE_NAME": SERVICE_NAMES[process],
                 "ENVIRONMENT": config.environment,
                 "AWS_REGION": region,
             },
@@ -161,23 +136,10 @@ class AppTaskDefinition(Construct):
             image=images.image("app"),
             essential=True,
             memory_reservation_mib=512,
-            port_mappings=[ecs.PortMapping(container_port=APP_PORT, name="http")],
-            environment=app_environment(config, resources, region),
-            health_check=ecs.HealthCheck(
-                command=[
-                    "CMD",
-                    "python",
-                    "-c",
-                    "import urllib.request as u; "
-                    f"u.urlopen('http://127.0.0.1:{APP_PORT}/healthz', timeout=3)",
-                ],
-                interval=Duration.seconds(15),
-                timeout=Duration.seconds(5),
-                retries=3,
-                start_period=Duration.seconds(30),
-            ),
+            environment=app_environment(config, resources, region, process),
             # Options live in fluent-bit.conf (the [OUTPUT] to Loki).
             logging=ecs.LogDrivers.firelens(options={}),
+            **_process_settings(process),
         )
         self.app.add_container_dependencies(
             ecs.ContainerDependency(
@@ -187,14 +149,9 @@ class AppTaskDefinition(Construct):
                 container=self.log_router, condition=ecs.ContainerDependencyCondition.START
             ),
         )
-        self._grant(resources, region, consume_queue)
-        Validations.of(self.task_definition).acknowledge(
-            Acknowledgment(
-                id="CloudFormation-Validate::E1029",
-                reason="The ${env:...} in AOT_CONFIG_CONTENT are expanded by the collector at "
-                "start, not by CloudFormation.",
-            )
-        )
+
+        for statement in task_role_statements(process, resources, region):
+            self.task_definition.add_to_task_role_policy(statement)
         suppress_task_definition_findings(self.task_definition)
         suppress(
             self.task_definition.task_role,
@@ -204,39 +161,24 @@ class AppTaskDefinition(Construct):
             applies_to=["Resource::*"],
         )
 
-    def _grant(self, resources: AppResources, region: str, consume_queue: bool) -> None:
-        add = self.task_definition.add_to_task_role_policy
-        add(
-            iam.PolicyStatement(
-                sid="Tables",
-                actions=DYNAMODB_ACTIONS,
-                resources=[resources.records_table_arn, resources.patients_table_arn],
-            )
-        )
-        queue_actions = SQS_PRODUCER_ACTIONS + (SQS_CONSUMER_ACTIONS if consume_queue else [])
-        add(
-            iam.PolicyStatement(sid="Queue", actions=queue_actions, resources=[resources.queue_arn])
-        )
-        add(
-            iam.PolicyStatement(
-                sid="DataKeyViaTablesAndQueue",
-                actions=KMS_DATA_ACTIONS,
-                resources=[resources.data_key_arn],
-                conditions={
-                    "StringEquals": {
-                        "kms:ViaService": [
-                            f"dynamodb.{region}.amazonaws.com",
-                            f"sqs.{region}.amazonaws.com",
-                        ]
-                    }
-                },
-            )
-        )
-        add(
-            iam.PolicyStatement(
-                sid="PrometheusRemoteWrite",
-                actions=["aps:RemoteWrite"],
-                resources=[resources.amp_workspace_arn],
-            )
-        )
-        add(iam.PolicyStatement(sid="XRayWrite", actions=XRAY_WRITE_ACTIONS, resources=["*"]))
+
+def _process_settings(process: Process) -> dict[str, object]:
+    """The API serves HTTP (the image's default command); the worker has no port."""
+    if process is Process.WORKER:
+        return {"command": ["logger-app", "worker"]}
+    return {
+        "port_mappings": [ecs.PortMapping(container_port=APP_PORT, name="http")],
+        "health_check": ecs.HealthCheck(
+            command=[
+                "CMD",
+                "python",
+                "-c",
+                "import urllib.request as u; "
+                f"u.urlopen('http://127.0.0.1:{APP_PORT}/healthz', timeout=3)",
+            ],
+            interval=Duration.seconds(15),
+            timeout=Duration.seconds(5),
+            retries=3,
+            start_period=Duration.seconds(30),
+        ),
+    }

@@ -14,8 +14,10 @@ from constructs import Construct
 from .config import DeploymentConfig
 from .nag import suppress
 
-# Same as `logger-app bootstrap` creates locally.
+# Same as `logger-app bootstrap` creates locally (src/logger_app/bootstrap.py, settings.py).
 DLQ_MAX_RECEIVE_COUNT = 5
+VISIBILITY_TIMEOUT_SECONDS = 30
+EXPIRES_AT = "expires_at"
 
 
 class DataStack(Stack):
@@ -37,35 +39,41 @@ class DataStack(Stack):
             removal_policy=RemovalPolicy.RETAIN,
         )
 
-        self.records_table = dynamodb.Table(
-            self,
-            "RecordsTable",
-            table_name=f"{name}-records",
-            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="timestamp", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=self.key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            deletion_protection=prod,
-            removal_policy=removal,
-        )
-        self.patients_table = dynamodb.Table(
-            self,
-            "PatientsTable",
-            table_name=f"{name}-patients",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=self.key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            deletion_protection=prod,
-            removal_policy=removal,
-        )
+        def table(
+            construct_id: str,
+            suffix: str,
+            partition_key: str,
+            sort_key: str | None = None,
+            ttl: str | None = None,
+        ) -> dynamodb.Table:
+            return dynamodb.Table(
+                self,
+                construct_id,
+                table_name=f"{name}-{suffix}",
+                partition_key=dynamodb.Attribute(
+                    name=partition_key, type=dynamodb.AttributeType.STRING
+                ),
+                sort_key=(
+                    dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.STRING)
+                    if sort_key
+                    else None
+                ),
+                time_to_live_attribute=ttl,
+                billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+                encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+                encryption_key=self.key,
+                point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                    point_in_time_recovery_enabled=True
+                ),
+                deletion_protection=prod,
+                removal_policy=removal,
+            )
+
+        self.records_table = table("RecordsTable", "records", "id", sort_key="timestamp")
+        # Patients, e-mail guards and idempotency keys (these expire).
+        self.patients_table = table("PatientsTable", "patients", "pk", ttl=EXPIRES_AT)
+        # Events awaiting publication and the worker's processed markers (these expire).
+        self.outbox_table = table("OutboxTable", "outbox", "pk", sort_key="sk", ttl=EXPIRES_AT)
 
         self.dead_letter_queue = sqs.Queue(
             self,
@@ -85,6 +93,7 @@ class DataStack(Stack):
             encryption_master_key=self.key,
             enforce_ssl=True,
             retention_period=Duration.days(4),
+            visibility_timeout=Duration.seconds(VISIBILITY_TIMEOUT_SECONDS),
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=self.dead_letter_queue, max_receive_count=DLQ_MAX_RECEIVE_COUNT
             ),
@@ -107,6 +116,7 @@ class DataStack(Stack):
             resources=[
                 backup.BackupResource.from_dynamo_db_table(self.records_table),
                 backup.BackupResource.from_dynamo_db_table(self.patients_table),
+                backup.BackupResource.from_dynamo_db_table(self.outbox_table),
             ],
         )
         suppress(

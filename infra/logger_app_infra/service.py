@@ -5,20 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Annotations, CfnOutput, Duration, Stack
-from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from .app_task import APP_CONTAINER, AppResources, AppTaskDefinition
+from .app_permissions import AppResources, Process
+from .app_task import APP_CONTAINER, AppTaskDefinition
 from .config import DeploymentConfig
 from .images import ImageCatalog
 from .nag import suppress
-from .ports import APP_PORT, LOKI_PORT
+from .ports import APP_PORT
 
 
 class ServiceStack(Stack):
@@ -31,14 +31,10 @@ class ServiceStack(Stack):
         vpc: ec2.IVpc,
         logs_bucket: s3.IBucket,
         app_security_group: ec2.ISecurityGroup,
+        worker_security_group: ec2.ISecurityGroup,
         alb_security_group: ec2.ISecurityGroup,
-        loki_host: str,
-        amp_workspace_arn: str,
-        amp_remote_write_url: str,
-        records_table: dynamodb.ITable,
-        patients_table: dynamodb.ITable,
+        resources: AppResources,
         queue: sqs.IQueue,
-        data_key: kms.IKey,
         images: ImageCatalog,
         collector_config: str,
         **kwargs: Any,
@@ -53,25 +49,12 @@ class ServiceStack(Stack):
         self.task = AppTaskDefinition(
             self,
             "AppTask",
+            process=Process.API,
             config=config,
             images=images,
             collector_config=collector_config,
-            resources=AppResources(
-                records_table_name=records_table.table_name,
-                records_table_arn=records_table.table_arn,
-                patients_table_name=patients_table.table_name,
-                patients_table_arn=patients_table.table_arn,
-                queue_name=queue.queue_name,
-                queue_url=queue.queue_url,
-                queue_arn=queue.queue_arn,
-                data_key_arn=data_key.key_arn,
-                amp_workspace_arn=amp_workspace_arn,
-                amp_remote_write_url=amp_remote_write_url,
-                loki_host=loki_host,
-                loki_port=LOKI_PORT,
-            ),
+            resources=resources,
         )
-
         self.service = ecs.FargateService(
             self,
             "Service",
@@ -85,6 +68,10 @@ class ServiceStack(Stack):
             assign_public_ip=False,
             health_check_grace_period=Duration.seconds(60),
             circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+        )
+
+        self._worker(
+            config, cluster, worker_security_group, resources, queue, images, collector_config
         )
 
         # Internal: staff and internal clients reach it over the Client VPN only.
@@ -184,3 +171,53 @@ class ServiceStack(Stack):
         )
         suppress(self.load_balancer, "AwsSolutions-ELB2", reason)
         suppress(self.load_balancer, "HIPAA.Security-ELBLoggingEnabled", reason)
+
+    def _worker(
+        self,
+        config: DeploymentConfig,
+        cluster: ecs.ICluster,
+        security_group: ec2.ISecurityGroup,
+        resources: AppResources,
+        queue: sqs.IQueue,
+        images: ImageCatalog,
+        collector_config: str,
+    ) -> None:
+        """`logger-app worker`: consumes the event queue; scales on its backlog."""
+        self.worker_task = AppTaskDefinition(
+            self,
+            "WorkerTask",
+            process=Process.WORKER,
+            config=config,
+            images=images,
+            collector_config=collector_config,
+            resources=resources,
+        )
+        self.worker = ecs.FargateService(
+            self,
+            "Worker",
+            cluster=cluster,
+            task_definition=self.worker_task.task_definition,
+            desired_count=1,
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            security_groups=[security_group],
+            assign_public_ip=False,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+        )
+        scaling = self.worker.auto_scale_task_count(
+            min_capacity=1, max_capacity=4 if config.is_production else 2
+        )
+        scaling.scale_on_metric(
+            "Backlog",
+            metric=queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            scaling_steps=[
+                appscaling.ScalingInterval(upper=10, change=-1),
+                appscaling.ScalingInterval(lower=100, change=+1),
+                appscaling.ScalingInterval(lower=1000, change=+2),
+            ],
+            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+            cooldown=Duration.minutes(2),
+        )

@@ -32,11 +32,28 @@ def test_patients_table_keys_match_bootstrap(prod: LoggerAppStacks) -> None:
     assert table["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}]
 
 
+def test_outbox_table_keys_match_bootstrap(prod: LoggerAppStacks) -> None:
+    table = _table(prod.data, prod.data.outbox_table)
+    assert table["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+
+
+def test_idempotency_keys_and_markers_expire(prod: LoggerAppStacks) -> None:
+    for construct in (prod.data.patients_table, prod.data.outbox_table):
+        assert _table(prod.data, construct)["TimeToLiveSpecification"] == {
+            "AttributeName": "expires_at",
+            "Enabled": True,
+        }
+    assert "TimeToLiveSpecification" not in _table(prod.data, prod.data.records_table)
+
+
 def test_tables_are_on_demand_encrypted_recoverable_and_protected_in_prod(
     prod: LoggerAppStacks,
 ) -> None:
     tables = resources(prod.data, "AWS::DynamoDB::Table")
-    assert len(tables) == 2
+    assert len(tables) == 3
     for table in tables.values():
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"
@@ -62,6 +79,7 @@ def test_queue_redrives_to_dlq_after_five_receives(prod: LoggerAppStacks) -> Non
         "maxReceiveCount": 5,
     }
     assert queue["QueueName"] == "logger-app-prod-events"
+    assert queue["VisibilityTimeout"] == 30  # the worker's visibility timeout
 
 
 def test_both_queues_use_the_data_key_and_refuse_plain_http(prod: LoggerAppStacks) -> None:
@@ -90,9 +108,9 @@ def test_data_key_rotates(prod: LoggerAppStacks) -> None:
     )
 
 
-def test_both_tables_are_in_the_backup_plan(prod: LoggerAppStacks) -> None:
+def test_all_tables_are_in_the_backup_plan(prod: LoggerAppStacks) -> None:
     selection = next(iter(resources(prod.data, "AWS::Backup::BackupSelection").values()))
     listed = selection["Properties"]["BackupSelection"]["Resources"]
-    for table in (prod.data.records_table, prod.data.patients_table):
+    for table in (prod.data.records_table, prod.data.patients_table, prod.data.outbox_table):
         table_id = prod.data.get_logical_id(table.node.default_child)
         assert {"Fn::GetAtt": [table_id, "Arn"]} in listed

@@ -60,7 +60,7 @@ def test_loki_and_grafana_run_one_task_at_a_time_without_public_ip(prod: LoggerA
 
 def test_no_ecs_service_anywhere_has_a_public_ip(prod: LoggerAppStacks) -> None:
     services = [s for stack in prod.all() for s in resources(stack, "AWS::ECS::Service").values()]
-    assert len(services) == 3
+    assert len(services) == 4  # API, worker, Loki, Grafana
     for service in services:
         network = service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
         assert network["AssignPublicIp"] == "DISABLED"
@@ -116,6 +116,7 @@ def test_loki_is_reachable_only_from_app_tasks_and_grafana(prod: LoggerAppStacks
     access = prod.access
     assert ingress_sources(access, logical_id(access, access.loki_security_group)) == {
         (logical_id(access, access.app_security_group), 3100),
+        (logical_id(access, access.worker_security_group), 3100),
         (logical_id(access, access.grafana_security_group), 3100),
     }
 

@@ -18,16 +18,38 @@ from infra_helpers import (
 from infra_settings import ALB_CERTIFICATE, REPO
 from logger_app_infra.app_builder import LoggerAppStacks
 
-# Written out, not imported: the test pins what the app may do (the service contract).
-DYNAMODB_ACTIONS = [
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:DescribeTable",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-    "dynamodb:UpdateItem",
+# Written out, not imported: the tests pin what each process may do (the service contract).
+API_TABLE_ACTIONS = {
+    "RecordsTable": [
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:DescribeTable",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    ],
+    "PatientsTable": [
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:DescribeTable",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    ],
+    "OutboxTable": ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"],
+}
+WORKER_TABLE_ACTIONS = {
+    "OutboxTable": ["dynamodb:PutItem"],
+    "PatientsTable": ["dynamodb:UpdateItem"],
+}
+API_QUEUE_ACTIONS = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"]
+WORKER_QUEUE_ACTIONS = [
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+    "sqs:ReceiveMessage",
 ]
-SQS_PRODUCER_ACTIONS = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"]
 XRAY_WRITE_ACTIONS = [
     "xray:GetSamplingRules",
     "xray:GetSamplingTargets",
@@ -36,10 +58,12 @@ XRAY_WRITE_ACTIONS = [
 ]
 
 
-def _task(stacks: LoggerAppStacks) -> dict[str, Any]:
-    definitions = resources(stacks.service, "AWS::ECS::TaskDefinition")
-    assert len(definitions) == 1
-    return next(iter(definitions.values()))
+def _task(stacks: LoggerAppStacks, worker: bool = False) -> dict[str, Any]:
+    construct = stacks.service.worker_task if worker else stacks.service.task
+    found: dict[str, Any] = resources(stacks.service, "AWS::ECS::TaskDefinition")[
+        logical_id(stacks.service, construct.task_definition)
+    ]
+    return found
 
 
 def test_task_has_the_app_collector_and_log_router(prod: LoggerAppStacks) -> None:
@@ -121,23 +145,28 @@ def test_images_come_from_ecr_at_the_configured_tag(prod: LoggerAppStacks) -> No
     assert "LogRouterRepository" in str(container(_task(prod), "log-router")["Image"])
 
 
-def test_task_role_names_only_the_app_resources(prod: LoggerAppStacks) -> None:
-    role = logical_id(prod.service, prod.service.task.task_definition.task_role)
-    found = statements(prod.service, role)
+def _check_role(
+    stacks: LoggerAppStacks,
+    role_construct: Any,
+    table_actions: dict[str, list[str]],
+    queue_actions: list[str],
+) -> None:
+    role = logical_id(stacks.service, role_construct)
+    found = statements(stacks.service, role)
     by_sid = {s["Sid"]: s for s in found}
-    assert set(by_sid) == {
-        "Tables",
+    expected_sids = {name for name in table_actions} | {
         "Queue",
         "DataKeyViaTablesAndQueue",
         "PrometheusRemoteWrite",
         "XRayWrite",
     }
-    assert sorted(as_list(by_sid["Tables"]["Action"])) == sorted(DYNAMODB_ACTIONS)
-    tables = str(by_sid["Tables"]["Resource"])
-    assert "RecordsTable" in tables
-    assert "PatientsTable" in tables
-    assert len(as_list(by_sid["Tables"]["Resource"])) == 2
-    assert sorted(as_list(by_sid["Queue"]["Action"])) == sorted(SQS_PRODUCER_ACTIONS)
+    assert set(by_sid) == expected_sids
+    for table, actions in table_actions.items():
+        statement = by_sid[table]
+        assert sorted(as_list(statement["Action"])) == sorted(actions)
+        (resource,) = as_list(statement["Resource"])
+        assert table in str(resource)
+    assert sorted(as_list(by_sid["Queue"]["Action"])) == sorted(queue_actions)
     assert "EventsQueue" in str(by_sid["Queue"]["Resource"])
     assert "DeadLetter" not in str(by_sid["Queue"]["Resource"])
     assert as_list(by_sid["PrometheusRemoteWrite"]["Action"]) == ["aps:RemoteWrite"]
@@ -149,6 +178,48 @@ def test_task_role_names_only_the_app_resources(prod: LoggerAppStacks) -> None:
         if statement["Resource"] == "*":
             # Only X-Ray, which has no resource-level permissions for these actions.
             assert sorted(actions) == sorted(XRAY_WRITE_ACTIONS)
+
+
+def test_api_task_role_names_only_the_api_resources(prod: LoggerAppStacks) -> None:
+    _check_role(
+        prod,
+        prod.service.task.task_definition.task_role,
+        API_TABLE_ACTIONS,
+        API_QUEUE_ACTIONS,
+    )
+
+
+def test_worker_task_role_names_only_the_worker_resources(prod: LoggerAppStacks) -> None:
+    _check_role(
+        prod,
+        prod.service.worker_task.task_definition.task_role,
+        WORKER_TABLE_ACTIONS,
+        WORKER_QUEUE_ACTIONS,
+    )
+
+
+def test_worker_runs_the_worker_command_with_its_own_service_name(prod: LoggerAppStacks) -> None:
+    task = _task(prod, worker=True)
+    names = sorted(c["Name"] for c in task["Properties"]["ContainerDefinitions"])
+    assert names == ["app", "aws-otel-collector", "log-router"]
+    app = container(task, "app")
+    assert app["Command"] == ["logger-app", "worker"]
+    assert "PortMappings" not in app or app["PortMappings"] == []
+    assert {"ContainerName": "aws-otel-collector", "Condition": "HEALTHY"} in app["DependsOn"]
+    assert environment(app)["OTEL_SERVICE_NAME"] == "logger-app-worker"
+    assert environment(container(task, "log-router"))["SERVICE_NAME"] == "logger-app-worker"
+    assert "OutboxTable" in str(environment(app)["LOGGER_APP_OUTBOX_TABLE"])
+
+
+def test_worker_service_is_private_and_scales_on_queue_backlog(prod: LoggerAppStacks) -> None:
+    worker_id = logical_id(prod.service, prod.service.worker)
+    worker = resources(prod.service, "AWS::ECS::Service")[worker_id]["Properties"]
+    assert worker["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+    assert "LoadBalancers" not in worker
+    template(prod.service).has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {"MetricName": "ApproximateNumberOfMessagesVisible", "Namespace": "AWS/SQS"},
+    )
 
 
 def test_the_only_load_balancer_is_internal(prod: LoggerAppStacks) -> None:
@@ -193,7 +264,9 @@ def test_target_group_checks_healthz(prod: LoggerAppStacks) -> None:
 
 
 def test_service_runs_in_private_subnets_without_public_ip(prod: LoggerAppStacks) -> None:
-    service = only(prod.service, "AWS::ECS::Service")
+    service = resources(prod.service, "AWS::ECS::Service")[
+        logical_id(prod.service, prod.service.service)
+    ]["Properties"]
     network = service["NetworkConfiguration"]["AwsvpcConfiguration"]
     assert network["AssignPublicIp"] == "DISABLED"
     assert all("PrivateSubnet" in str(subnet) for subnet in network["Subnets"])
@@ -204,13 +277,21 @@ def test_service_runs_in_private_subnets_without_public_ip(prod: LoggerAppStacks
 
 
 def test_autoscaling_on_cpu_and_request_count(prod: LoggerAppStacks) -> None:
-    target = only(prod.service, "AWS::ApplicationAutoScaling::ScalableTarget")
+    service_id = logical_id(prod.service, prod.service.service)
+    (target_id, target) = next(
+        (key, value["Properties"])
+        for key, value in resources(
+            prod.service, "AWS::ApplicationAutoScaling::ScalableTarget"
+        ).items()
+        if service_id in str(value["Properties"]["ResourceId"])
+    )
     assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 10)
     metrics = {
         p["Properties"]["TargetTrackingScalingPolicyConfiguration"][
             "PredefinedMetricSpecification"
         ]["PredefinedMetricType"]
         for p in resources(prod.service, "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+        if p["Properties"].get("ScalingTargetId") == {"Ref": target_id}
     }
     assert metrics == {"ECSServiceAverageCPUUtilization", "ALBRequestCountPerTarget"}
 
