@@ -116,6 +116,9 @@ def stat_panel(
     colours: dashboard_builders.ThresholdsConfig,
     time_from: str | None = None,
 ) -> stat.Panel:
+    if isinstance(query, prometheus.Dataquery):
+        # One number for the panel's whole time range, not a series of them.
+        query = query.instant()
     panel = (
         stat.Panel()
         .title(title)

@@ -25,6 +25,20 @@ TITLE = "Patients — live"
 TAGS = ["logger-app"]
 TODAY = "now/d"
 LAST_HOUR = "1h"
+# Counts read as "12 patients": Grafana's custom unit "suffix:<text>".
+PATIENTS = "suffix: patients"
+PEOPLE = "suffix: people"
+LOOKUPS = "suffix: look-ups"
+CALLS = "suffix: calls"
+ITEMS = "suffix: items"
+UPDATES = "suffix: updates"
+REQUESTS_UNIT = "suffix: requests"
+RECORD_UNITS = {
+    "call_started": CALLS,
+    "call_ended": CALLS,
+    "message": "suffix: messages",
+    "note": "suffix: notes",
+}
 # Bars on the time series: one bar per this many minutes at least.
 BAR_INTERVAL = "5m"
 
@@ -73,7 +87,7 @@ def _signups() -> list[Item]:
             "New patients in the last hour",
             "Patients who signed up in the last 60 minutes.",
             prom_query(promql.total(SIGNUPS, 'outcome="created"', "$__range")),
-            unit="none",
+            unit=PATIENTS,
             colours=informative(),
             time_from=LAST_HOUR,
         ),
@@ -81,7 +95,7 @@ def _signups() -> list[Item]:
             "New patients today",
             "Patients who signed up since midnight (UTC).",
             prom_query(promql.total(SIGNUPS, 'outcome="created"', "$__range")),
-            unit="none",
+            unit=PATIENTS,
             colours=informative(),
             time_from=TODAY,
         ),
@@ -90,7 +104,7 @@ def _signups() -> list[Item]:
             "People who tried to sign up with an email that is already registered, since "
             "midnight (UTC). They were not registered twice. Nothing to do.",
             prom_query(promql.total(SIGNUPS, 'outcome="duplicate"', "$__range")),
-            unit="none",
+            unit=PEOPLE,
             colours=informative(),
             time_from=TODAY,
         ),
@@ -99,7 +113,7 @@ def _signups() -> list[Item]:
             "Times someone asked for a call, message or note that does not exist, since "
             "midnight (UTC). A few are normal (a mistyped link); many may mean a problem.",
             prom_query(promql.total(promql.LOOKUPS, 'outcome="not_found"', "$__range")),
-            unit="none",
+            unit=LOOKUPS,
             colours=informative(),
             time_from=TODAY,
         ),
@@ -112,7 +126,7 @@ def _signups() -> list[Item]:
                     legend="New patients",
                 )
             ],
-            unit="none",
+            unit=PATIENTS,
             bars=True,
             min_interval=BAR_INTERVAL,
             width=24,
@@ -128,7 +142,7 @@ def _interactions() -> list[Item]:
                 title,
                 f"{what} since midnight (UTC).",
                 prom_query(_records(kind, "$__range")),
-                unit="none",
+                unit=RECORD_UNITS[kind],
                 colours=informative(),
                 time_from=TODAY,
             )
@@ -146,7 +160,7 @@ def _interactions() -> list[Item]:
                 prom_query(_records("call_started", "$__interval"), "Calls started", "A"),
                 prom_query(_records("call_ended", "$__interval"), "Calls ended", "B"),
             ],
-            unit="none",
+            unit=CALLS,
             bars=True,
             min_interval=BAR_INTERVAL,
         ),
@@ -157,7 +171,7 @@ def _interactions() -> list[Item]:
                 prom_query(_records("message", "$__interval"), "Messages", "A"),
                 prom_query(_records("note", "$__interval"), "Notes", "B"),
             ],
-            unit="none",
+            unit=ITEMS,
             bars=True,
             min_interval=BAR_INTERVAL,
         ),
@@ -175,7 +189,7 @@ def _failures() -> list[Item]:
             "Patients who tried to sign up but could not be registered because of a fault"
             + description,
             prom_query(promql.failures(SIGNUPS, 'outcome="failed"')),
-            unit="none",
+            unit=PATIENTS,
             colours=red_from(1),
             time_from=LAST_HOUR,
         ),
@@ -183,7 +197,7 @@ def _failures() -> list[Item]:
             "Calls, messages or notes that could not be saved",
             "Calls, messages and notes that could not be recorded because of a fault" + description,
             prom_query(promql.failures(RECORDS, 'outcome="failed"')),
-            unit="none",
+            unit=ITEMS,
             colours=red_from(1),
             time_from=LAST_HOUR,
         ),
@@ -192,7 +206,7 @@ def _failures() -> list[Item]:
             "Sign-ups and records that were saved, but whose notice to the other systems "
             "could not be sent" + description,
             prom_query(promql.failures(promql.PUBLISHES, 'outcome="failed"')),
-            unit="none",
+            unit=UPDATES,
             colours=red_from(1),
             time_from=LAST_HOUR,
         ),
@@ -201,7 +215,7 @@ def _failures() -> list[Item]:
             "Times the system answered with an error of its own (not a mistake by the person "
             "using it)" + description,
             prom_query(promql.failures(REQUESTS, SERVER_ERRORS)),
-            unit="none",
+            unit=REQUESTS_UNIT,
             colours=red_from(1),
             time_from=LAST_HOUR,
         ),

@@ -108,7 +108,7 @@ def _dependencies() -> list[Item]:
             "Events whose SQS publish failed after the DynamoDB write succeeded (logged as "
             "event.publish_failed with the event body) in the selected time range.",
             prom_query(promql.failures(PUBLISHES, 'outcome="failed"')),
-            unit="none",
+            unit="suffix: events",
             colours=red_from(1),
         ),
         timeseries_panel(
@@ -116,7 +116,7 @@ def _dependencies() -> list[Item]:
             "dependency.unavailable log events (503 with Retry-After) per dependency, from "
             "Loki: throttling, timeouts or outages after botocore's retries.",
             [loki_query(dependency_errors, "{{dependency}}")],
-            unit="none",
+            unit="suffix: requests",
             colours=red_from(1),
             width=10,
         ),
@@ -140,7 +140,7 @@ def _logs() -> list[Item]:
             "Log lines by level",
             "Log lines per second by level (the Loki `level` label set by Fluent Bit).",
             [loki_query(f"sum by (level) (rate({scope} [$__auto]))", "{{level}}")],
-            unit="short",
+            unit="suffix: lines/s",
             colours=thresholds((None, "text")),
             width=24,
         ),
