@@ -27,6 +27,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--startups", type=int, default=3, help="timed start-ups per config")
     parser.add_argument("--floor-iterations", type=int, default=300)
     parser.add_argument(
+        "--moto-unlocked", action="store_true", help="let moto serve requests concurrently"
+    )
+    parser.add_argument(
+        "--moto-werkzeug", action="store_true", help="moto on werkzeug: no keep-alive"
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="a smoke run: 2 s per measurement, no warm-up"
     )
     parser.add_argument(
@@ -49,6 +55,8 @@ def main() -> None:
         warmup_seconds=0.0 if args.quick else args.warmup,
         startups=1 if args.quick else args.startups,
         floor_iterations=50 if args.quick else args.floor_iterations,
+        moto_locked=not args.moto_unlocked,
+        moto_werkzeug=args.moto_werkzeug,
     )
     workdir = Path(tempfile.mkdtemp(prefix="logger-app-bench-"))
     try:

@@ -39,7 +39,8 @@ def _wrk_version() -> str:
         result = subprocess.run(["wrk", "--version"], capture_output=True, text=True, timeout=5)
     except OSError:
         return "not installed"
-    return (result.stdout or result.stderr).splitlines()[0].strip()
+    first = (result.stdout or result.stderr).splitlines()[0]
+    return first.split(" Copyright")[0].strip()
 
 
 def describe_machine() -> dict[str, Any]:

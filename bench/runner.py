@@ -31,6 +31,7 @@ class Plan:
     settle_seconds: float = 0.3
     fixture_records: int = 50
     moto_locked: bool = True
+    moto_werkzeug: bool = False
 
 
 @dataclass
@@ -208,7 +209,7 @@ class ConfigurationRun:
 def run(plan: Plan, workdir: Path, log: Log = _log) -> dict[str, Any]:
     load_before = procfs.load_average()
     started = time.time()
-    moto = Moto(workdir, locked=plan.moto_locked)
+    moto = Moto(workdir, locked=plan.moto_locked, werkzeug=plan.moto_werkzeug)
     collector = Collector(workdir)
     try:
         moto.start()
