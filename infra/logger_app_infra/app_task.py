@@ -24,6 +24,7 @@ LOG_ROUTER_CONTAINER = "log-router"
 LOG_ROUTER_CONFIG_FILE = "/extra.conf"  # where infra/images/log-router/Dockerfile puts it
 
 SERVICE_NAMES = {Process.API: "logger-app", Process.WORKER: "logger-app-worker"}
+WORKER_COMMAND = ["logger-app", "worker"]
 
 
 def app_environment(
@@ -64,6 +65,7 @@ class AppTaskDefinition(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         region = Stack.of(self).region
+        worker = process is Process.WORKER
         self.task_definition = ecs.FargateTaskDefinition(
             self,
             "TaskDefinition",
@@ -139,7 +141,12 @@ class AppTaskDefinition(Construct):
             environment=app_environment(config, resources, region, process),
             # Options live in fluent-bit.conf (the [OUTPUT] to Loki).
             logging=ecs.LogDrivers.firelens(options={}),
-            **_process_settings(process),
+            # The API runs the image's default command and serves HTTP; the worker has no port.
+            command=WORKER_COMMAND if worker else None,
+            port_mappings=None
+            if worker
+            else [ecs.PortMapping(container_port=APP_PORT, name="http")],
+            health_check=None if worker else _api_health_check(),
         )
         self.app.add_container_dependencies(
             ecs.ContainerDependency(
@@ -162,23 +169,17 @@ class AppTaskDefinition(Construct):
         )
 
 
-def _process_settings(process: Process) -> dict[str, object]:
-    """The API serves HTTP (the image's default command); the worker has no port."""
-    if process is Process.WORKER:
-        return {"command": ["logger-app", "worker"]}
-    return {
-        "port_mappings": [ecs.PortMapping(container_port=APP_PORT, name="http")],
-        "health_check": ecs.HealthCheck(
-            command=[
-                "CMD",
-                "python",
-                "-c",
-                "import urllib.request as u; "
-                f"u.urlopen('http://127.0.0.1:{APP_PORT}/healthz', timeout=3)",
-            ],
-            interval=Duration.seconds(15),
-            timeout=Duration.seconds(5),
-            retries=3,
-            start_period=Duration.seconds(30),
-        ),
-    }
+def _api_health_check() -> ecs.HealthCheck:
+    return ecs.HealthCheck(
+        command=[
+            "CMD",
+            "python",
+            "-c",
+            "import urllib.request as u; "
+            f"u.urlopen('http://127.0.0.1:{APP_PORT}/healthz', timeout=3)",
+        ],
+        interval=Duration.seconds(15),
+        timeout=Duration.seconds(5),
+        retries=3,
+        start_period=Duration.seconds(30),
+    )
