@@ -1,0 +1,37 @@
+"""`python infra/app.py` (what `make synth` runs) synthesizes every stack with no inputs at all."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from infra_settings import REPO
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+STACKS = ("Network", "Data", "Delivery", "Access", "Observability", "Service")
+
+
+def test_app_synthesizes_all_stacks_from_a_fresh_clone(tmp_path: Path) -> None:
+    # A fresh clone: no context, no deployment variables, only the repository's files.
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("CDK_", "DEPLOY_", "IMAGE_TAG", "VPN_", "ALB_", "GITHUB_"))
+    }
+    environ["CDK_OUTDIR"] = str(tmp_path)
+    subprocess.run(
+        [sys.executable, str(APP)], cwd=REPO, env=environ, check=True, capture_output=True
+    )
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    templates = {
+        name
+        for name, artifact in manifest["artifacts"].items()
+        if artifact["type"] == "aws:cloudformation:stack"
+    }
+    assert templates == {f"LoggerApp-Dev-{stack}" for stack in STACKS}
+    for stack in STACKS:
+        template = json.loads((tmp_path / f"LoggerApp-Dev-{stack}.template.json").read_text())
+        assert template["Resources"]
