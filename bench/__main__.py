@@ -33,6 +33,16 @@ def parse_args() -> argparse.Namespace:
         "--moto-werkzeug", action="store_true", help="moto on werkzeug: no keep-alive"
     )
     parser.add_argument(
+        "--app-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the app (repeatable), to try a setting",
+    )
+    parser.add_argument(
+        "--no-probe", action="store_true", help="skip the event-loop probe (health under load)"
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="a smoke run: 2 s per measurement, no warm-up"
     )
     parser.add_argument(
@@ -57,6 +67,8 @@ def main() -> None:
         floor_iterations=50 if args.quick else args.floor_iterations,
         moto_locked=not args.moto_unlocked,
         moto_werkzeug=args.moto_werkzeug,
+        event_loop_probe=not args.no_probe,
+        app_env=tuple(tuple(pair.split("=", 1)) for pair in args.app_env),
     )
     workdir = Path(tempfile.mkdtemp(prefix="logger-app-bench-"))
     try:

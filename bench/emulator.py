@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import waitress
+import waitress  # type: ignore[import-untyped]
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,

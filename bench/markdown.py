@@ -108,6 +108,7 @@ def _processes(results: dict[str, Any]) -> list[str]:
             c["description"],
             f"{statistics.median(c['startup_seconds']):.2f}",
             ", ".join(f"{s:.2f}" for s in c["startup_seconds"]),
+            f"{c['rss_mb_at_ready']:.0f}",
             f"{c['rss_mb_after_load']:.0f}",
             f"{c['peak_rss_mb']:.0f}",
         ]
@@ -118,6 +119,7 @@ def _processes(results: dict[str, Any]) -> list[str]:
         "What runs",
         "Start-up s (median)",
         "Each start-up s",
+        "RSS at ready MiB",
         "RSS after load MiB",
         "Peak RSS MiB",
     ]

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -14,7 +15,7 @@ from typing import Any
 from bench import procfs
 from bench.configs import CONFIGURATIONS, FLOOR_MARKER, WORKLOADS, Configuration
 from bench.fixtures import create_fixtures
-from bench.loadgen import run_wrk
+from bench.loadgen import LoadResult, run_wrk
 from bench.services import App, Collector, Moto, app_environment
 from tests.support import AWS_TEST_ENV, free_port
 
@@ -32,6 +33,9 @@ class Plan:
     fixture_records: int = 50
     moto_locked: bool = True
     moto_werkzeug: bool = False
+    event_loop_probe: bool = True
+    # Extra environment for the app, e.g. LOGGER_APP_AWS_CONCURRENCY=8 (to try a setting).
+    app_env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -58,9 +62,12 @@ class ConfigurationResult:
     name: str
     description: str
     startup_seconds: list[float]
+    rss_mb_at_ready: float = 0.0
     rss_mb_after_load: float = 0.0
     peak_rss_mb: float = 0.0
     measurements: list[Measurement] = field(default_factory=list)
+    # /healthz at c=1 while sign-ups run at c=32: is the event loop ever blocked?
+    event_loop_probe: dict[str, Any] = field(default_factory=dict)
 
 
 Log = Callable[[str], None]
@@ -118,7 +125,9 @@ class ConfigurationRun:
 
     def _app(self, generation: int) -> App:
         port = free_port()
-        base = app_environment(self.moto.endpoint, self.collector.otlp_endpoint, {})
+        base = app_environment(
+            self.moto.endpoint, self.collector.otlp_endpoint, dict(self.plan.app_env)
+        )
         return App(
             self.configuration.argv(port),
             self.configuration.environment(base),
@@ -188,16 +197,55 @@ class ConfigurationRun:
         )
         return measurement
 
+    def probe_event_loop(self, app: App, background: str = "signup") -> dict[str, Any]:
+        """Health checks at c=1 while 32 connections of `background` wait on moto.
+
+        /healthz does no I/O: if no handler blocks the event loop, its latency stays near its
+        idle value however many requests are waiting on AWS calls in the worker threads.
+        """
+        self.moto.reset()
+        seconds = self.plan.seconds
+        found: dict[str, LoadResult] = {}
+
+        def load() -> None:
+            found["background"] = run_wrk(
+                app.url, background, 32, seconds + 2, f"{self.tag}-probe", None
+            )
+
+        thread = threading.Thread(target=load)
+        thread.start()
+        time.sleep(1.0)
+        probe = run_wrk(app.url, "health", 1, seconds, f"{self.tag}-probe-health", None)
+        thread.join()
+        back = found["background"]
+        result = {
+            "background": f"{background} at c=32",
+            "background_throughput_rps": back.throughput,
+            "background_errors": back.errors,
+            "health_throughput_rps": probe.throughput,
+            "health_errors": probe.errors,
+            "health_latency_ms": probe.latency_ms,
+        }
+        self.log(
+            f"{self.configuration.name} event-loop probe: /healthz p50 "
+            f"{probe.latency_ms['p50']:.1f} p99 {probe.latency_ms['p99']:.1f} ms "
+            f"under {background} c=32 ({back.throughput:.0f} req/s)"
+        )
+        return result
+
     def run(self) -> ConfigurationResult:
         result = ConfigurationResult(
             self.configuration.name, self.configuration.description, startup_seconds=[]
         )
         self.moto.reset()
         app = self.start_app(result)
+        result.rss_mb_at_ready = procfs.sample(app.pid).rss_mb
         try:
             for workload in self.plan.workloads:
                 for concurrency in self.plan.concurrencies:
                     result.measurements.append(self.measure(app, workload, concurrency))
+            if self.plan.event_loop_probe:
+                result.event_loop_probe = self.probe_event_loop(app)
             sample = procfs.sample(app.pid)
             result.rss_mb_after_load, result.peak_rss_mb = sample.rss_mb, sample.peak_rss_mb
             self.log(f"{result.name}: RSS {sample.rss_mb:.0f} MiB, peak {sample.peak_rss_mb:.0f}")
