@@ -8,13 +8,18 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
+
+import yaml  # type: ignore[import-untyped]
 
 from bench.emulator import SERVER_ERROR_MARKER
+from tests.collector.ecs_config import load
 from tests.collector.otelcol import build_collector
 from tests.e2e.app import bootstrap
-from tests.e2e.collector import LocalCollector
+from tests.e2e.local_config import LocalEndpoints, derive
 from tests.support import AWS_TEST_ENV, free_port, reset_moto, wait_for_http
 
+REPO = Path(__file__).resolve().parents[1]
 _SERVER_ERROR = SERVER_ERROR_MARKER.encode()
 
 
@@ -96,40 +101,80 @@ class Moto:
         self.child.stop()
 
 
+# Components that read the ECS task metadata endpoint: nothing serves it here, and what they
+# collect (the task's container stats) is not the app's cost.
+ECS_ONLY_RECEIVERS = frozenset({"awsecscontainermetrics"})
+ECS_ONLY_DETECTORS = frozenset({"ecs"})
+
+
+def bench_collector_config(endpoints: LocalEndpoints) -> dict[str, Any]:
+    """The local config that tests/e2e derives from otel-collector.yaml (same receivers,
+    processors and batching; a trace file and a remote-write URL in place of X-Ray and AMP),
+    less the components that need ECS."""
+    config = derive(load(REPO / "otel-collector.yaml"), endpoints)
+    for receiver in ECS_ONLY_RECEIVERS:
+        config["receivers"].pop(receiver, None)
+    detection = config["processors"].get("resourcedetection", {})
+    if "detectors" in detection:
+        detection["detectors"] = [d for d in detection["detectors"] if d not in ECS_ONLY_DETECTORS]
+    pipelines = config["service"]["pipelines"]
+    for name in list(pipelines):
+        receivers = [r for r in pipelines[name]["receivers"] if r not in ECS_ONLY_RECEIVERS]
+        if receivers:
+            pipelines[name]["receivers"] = receivers
+        else:
+            del pipelines[name]
+    used = {p for pipeline in pipelines.values() for p in pipeline.get("processors", [])}
+    config["processors"] = {k: v for k, v in config["processors"].items() if k in used}
+    return config
+
+
 class Collector:
-    """The collector from the telemetry issue, running the local config that tests/e2e derives
-    from otel-collector.yaml; its metrics go to a sink that accepts every remote write."""
+    """The collector of the telemetry tests (scripts/build-collector.sh), running the derived
+    local config; its metrics go to a sink that accepts every remote write."""
 
     def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
         self.sink_port = free_port()
         self.sink = Child(
             [sys.executable, "-m", "bench.sink", str(self.sink_port)], workdir / "sink.log"
         )
-        self.workdir = workdir
-        self.local: LocalCollector | None = None
+        self.endpoints = LocalEndpoints(
+            otlp_grpc_port=free_port(),
+            otlp_http_port=free_port(),
+            health_port=free_port(),
+            remote_write_url=f"http://127.0.0.1:{self.sink_port}/api/v1/write",
+            trace_file=workdir / "traces.jsonl",
+        )
+        self.child: Child | None = None
 
     def start(self) -> None:
         self.sink.start()
         wait_for_http(f"http://127.0.0.1:{self.sink_port}/")
-        self.local = LocalCollector(
-            build_collector(), self.workdir, f"http://127.0.0.1:{self.sink_port}/api/v1/write"
+        config_path = self.workdir / "otel-collector-bench.yaml"
+        config_path.write_text(yaml.safe_dump(bench_collector_config(self.endpoints)))
+        self.child = Child(
+            [str(build_collector()), f"--config={config_path}"],
+            self.workdir / "collector.log",
+            env={
+                "PATH": os.environ.get("PATH", ""),
+                "OTEL_RESOURCE_ATTRIBUTES": "service.name=logger-app,deployment.environment=bench",
+            },
         )
-        self.local.start()
+        self.child.start()
+        wait_for_http(f"http://127.0.0.1:{self.endpoints.health_port}/", timeout=60)
 
     @property
     def otlp_endpoint(self) -> str:
-        assert self.local is not None
-        return self.local.otlp_grpc_endpoint
+        return f"http://127.0.0.1:{self.endpoints.otlp_grpc_port}"
 
     @property
     def pid(self) -> int | None:
-        process = self.local.process if self.local is not None else None
-        inner = getattr(process, "_process", None)
-        return inner.pid if inner is not None else None
+        return self.child.pid if self.child is not None and self.child.running else None
 
     def stop(self) -> None:
-        if self.local is not None:
-            self.local.stop()
+        if self.child is not None:
+            self.child.stop()
         self.sink.stop()
 
 
