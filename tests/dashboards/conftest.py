@@ -10,14 +10,6 @@ from tests.dashboards.fixtures import (  # noqa: F401  (pytest finds fixtures by
     loki,
     shipped_logs,
 )
-from tests.e2e.conftest import (  # noqa: F401
-    app,
-    aws_endpoint,
-    collector,
-    driver,
-    ledger,
-    prometheus,
-    session_started,
-    traffic,
-    workdir,
-)
+
+# Every fixture of the e2e harness, whatever it grows to: this directory's tests need its stack.
+from tests.e2e.conftest import *  # noqa: F403

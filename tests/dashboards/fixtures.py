@@ -11,18 +11,18 @@ from typing import Any
 
 import pytest
 
+from dashboards.semconv import REQUESTS
 from tests.dashboards.loki import Loki, build_loki, loki_output
-from tests.e2e.app import FAKE_ECS_RESOURCE, App
+from tests.e2e.app import App
 from tests.e2e.processes import poll
 from tests.e2e.prometheus import Prometheus
 from tests.e2e.traffic import Driver, Ledger, Traffic, new_patient, standard_traffic
 
-# What the log router is given on ECS (infra/) and in docker compose: the same environment name
-# the app's metrics carry, so one dashboard variable selects both.
-ROUTER_ENV = {
-    "SERVICE_NAME": "logger-app",
-    "ENVIRONMENT": FAKE_ECS_RESOURCE["deployment.environment"],
-}
+# What the log router is given on ECS (infra/) and in docker compose, besides ENVIRONMENT: the
+# same environment name the app's metrics carry, so one dashboard variable selects both.
+SERVICE_NAME = "logger-app"
+
+
 # The FireLens record around each stdout line (REFERENCE.md, "FireLens").
 FIRELENS_FIELDS = {
     "source": "stdout",
@@ -88,15 +88,19 @@ def _firelens_record(line: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def shipped_logs(loki: Loki, app: App, dashboard_traffic: Traffic) -> list[dict[str, Any]]:
+def shipped_logs(
+    loki: Loki, app: App, prometheus: Prometheus, dashboard_traffic: Traffic
+) -> list[dict[str, Any]]:
     """Every JSON line the app wrote, pushed to Loki with the labels, structured metadata and
     removed keys of fluent-bit.conf's [OUTPUT]; returns the lines as the app wrote them."""
+    [environment] = {s["deployment_environment"] for s in prometheus.series(REQUESTS)}
+    router_env = {"SERVICE_NAME": SERVICE_NAME, "ENVIRONMENT": environment}
     output = loki_output()
     lines = app.log_lines()
     streams: dict[tuple[tuple[str, str], ...], list[list[Any]]] = defaultdict(list)
     for line in lines:
         record = _firelens_record(line)
-        labels = output.labels(record, ROUTER_ENV)
+        labels = output.labels(record, router_env)
         metadata = {k: str(record[k]) for k in output.structured_metadata if k in record}
         body = {k: v for k, v in record.items() if k not in output.removed_keys}
         timestamp = datetime.fromisoformat(line["time"].replace("Z", "+00:00")).timestamp()

@@ -1,5 +1,6 @@
 """Reading the queries out of dashboard JSON, with Grafana's variables substituted."""
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -39,3 +40,12 @@ def substitute(expr: str, variables: dict[str, str]) -> str:
     for name in sorted(variables, key=len, reverse=True):
         expr = expr.replace("${" + name + "}", variables[name]).replace("$" + name, variables[name])
     return expr
+
+
+# Grafana's variable syntax: $name or ${name} (names start with a letter or "_"). Regex anchors
+# ("$") and capture-group references (${1}) are not variables.
+VARIABLE = re.compile(r"\$\{?([A-Za-z_]\w*)")
+
+
+def unresolved(expr: str) -> list[str]:
+    return VARIABLE.findall(expr)

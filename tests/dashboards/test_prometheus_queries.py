@@ -16,9 +16,8 @@ import pytest
 
 from dashboards.datasources import PROMETHEUS_UID
 from dashboards.render import OUTPUT
-from tests.dashboards.queries import Query, queries, substitute
+from tests.dashboards.queries import Query, queries, substitute, unresolved
 from tests.dashboards.variables import resolve
-from tests.e2e.app import FAKE_ECS_RESOURCE
 from tests.e2e.prometheus import Prometheus
 from tests.e2e.traffic import Traffic
 
@@ -44,12 +43,14 @@ def test_there_are_promql_queries_to_check() -> None:
     assert len(PROMQL) >= 20
 
 
-def test_variables_select_the_harness_environment_and_service(
-    variables: dict[str, dict[str, str]],
+def test_variables_select_the_apps_environment_and_service(
+    prometheus: Prometheus, variables: dict[str, dict[str, str]]
 ) -> None:
+    series = prometheus.series("logger_app_signups_total")
+    assert series
     for values in variables.values():
-        assert values["environment"] == FAKE_ECS_RESOURCE["deployment.environment"]
         assert values["service"] == "logger-app"
+        assert {s["deployment_environment"] for s in series} == {values["environment"]}
 
 
 @pytest.mark.parametrize(
@@ -59,7 +60,7 @@ def test_query_returns_a_series(
     prometheus: Prometheus, variables: dict[str, dict[str, str]], board: str, query: Query
 ) -> None:
     expr = substitute(query.expr, variables[board])
-    assert "$" not in expr, f"unsubstituted variable in {expr}"
+    assert not unresolved(expr), f"unsubstituted variable in {expr}"
     samples = prometheus.query(expr)
     assert samples, f"{query.dashboard} / {query.panel}: no series for\n{expr}"
     assert [s for s in samples if math.isfinite(s.value)], (
