@@ -22,7 +22,9 @@ from tests.dashboards.variables import resolve
 from tests.e2e.prometheus import Prometheus
 from tests.e2e.traffic import Ledger
 
-pytestmark = pytest.mark.e2e
+# The first run on a machine builds Loki inside the `loki` fixture's setup (about 15 minutes on
+# 2 cores; cached afterwards), which the suite-wide 300 s timeout would cut short.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]
 
 REPO = Path(__file__).resolve().parents[2]
 PROVISIONING = REPO / "grafana" / "provisioning"
