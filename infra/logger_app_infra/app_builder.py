@@ -100,6 +100,7 @@ def build_stacks(app: cdk.App, repo_root: Path = REPO_ROOT) -> LoggerAppStacks:
             loki_host=observability.loki_host,
             loki_port=LOKI_PORT,
         ),
+        private_zone_id=observability.namespace.namespace_hosted_zone_id,
         queue=data.queue,
         images=images,
         collector_config=collector_config,

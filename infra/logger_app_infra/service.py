@@ -9,6 +9,8 @@ from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_route53_targets as route53_targets
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -34,6 +36,7 @@ class ServiceStack(Stack):
         worker_security_group: ec2.ISecurityGroup,
         alb_security_group: ec2.ISecurityGroup,
         resources: AppResources,
+        private_zone_id: str,
         queue: sqs.IQueue,
         images: ImageCatalog,
         collector_config: str,
@@ -139,12 +142,26 @@ class ServiceStack(Stack):
             deregistration_delay=Duration.seconds(30),
         )
 
+        # api.<env>.logger-app.internal, in the private zone that also names Loki and Grafana.
+        zone = route53.PrivateHostedZone.from_hosted_zone_attributes(
+            self, "PrivateZone", hosted_zone_id=private_zone_id, zone_name=config.service_namespace
+        )
+        self.api_dns_name = f"api.{config.service_namespace}"
+        route53.ARecord(
+            self,
+            "ApiRecord",
+            zone=zone,
+            record_name=self.api_dns_name,
+            target=route53.RecordTarget.from_alias(
+                route53_targets.LoadBalancerTarget(self.load_balancer)
+            ),
+        )
         scheme = "https" if config.alb_certificate_arn else "http"
         CfnOutput(
             self,
             "AppUrl",
-            value=f"{scheme}://{self.load_balancer.load_balancer_dns_name}",
-            description="The app, over the Client VPN (use your own DNS name with HTTPS)",
+            value=f"{scheme}://{self.api_dns_name}",
+            description="The app, over the Client VPN (HTTPS needs a certificate for this name)",
         )
         scaling = self.service.auto_scale_task_count(
             min_capacity=2 if prod else 1, max_capacity=10 if prod else 3

@@ -302,3 +302,11 @@ def test_container_insights_on_both_clusters(prod: LoggerAppStacks) -> None:
             "AWS::ECS::Cluster",
             {"ClusterSettings": [{"Name": "containerInsights", "Value": "enabled"}]},
         )
+
+
+def test_api_has_a_private_dns_name_beside_loki_and_grafana(prod: LoggerAppStacks) -> None:
+    record = only(prod.service, "AWS::Route53::RecordSet")
+    assert record["Name"] == "api.prod.logger-app.internal."
+    assert "Namespace" in str(record["HostedZoneId"])
+    assert "LoadBalancer" in str(record["AliasTarget"]["DNSName"])
+    template(prod.service).has_output("AppUrl", {"Value": "https://api.prod.logger-app.internal"})
