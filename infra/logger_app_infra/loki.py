@@ -75,6 +75,15 @@ class Loki(Construct):
             image=images.image("loki"),
             essential=True,
             port_mappings=[ecs.PortMapping(container_port=LOKI_PORT, name="http")],
+            # The image is distroless (no shell): the binary checks its own /ready.
+            health_check=ecs.HealthCheck(
+                command=["CMD", "/usr/bin/loki", "-health"],
+                interval=Duration.seconds(30),
+                timeout=Duration.seconds(5),
+                retries=5,
+                # WAL replay from EFS after a restart can take a while.
+                start_period=Duration.seconds(120),
+            ),
             environment={
                 "LOKI_S3_BUCKET": self.bucket.bucket_name,
                 "AWS_REGION": Stack.of(self).region,

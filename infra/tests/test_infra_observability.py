@@ -160,3 +160,8 @@ def test_grafana_url_is_published_for_staff(prod: LoggerAppStacks) -> None:
     template(prod.observability).has_output(
         "GrafanaUrl", {"Value": "http://grafana.prod.logger-app.internal:3000"}
     )
+
+
+def test_loki_checks_its_own_readiness_without_a_shell(prod: LoggerAppStacks) -> None:
+    check = container(_task(prod, "loki"), "loki")["HealthCheck"]
+    assert check["Command"] == ["CMD", "/usr/bin/loki", "-health"]
