@@ -176,15 +176,20 @@ def timeseries_panel(
     return panel
 
 
-def logs_panel(title: str, description: str, query: loki.Dataquery) -> logs.Panel:
+def logs_panel(
+    title: str, description: str, query: loki.Dataquery, *, details: bool = True
+) -> logs.Panel:
+    """`details`: expandable lines with their fields and trace link (engineers only)."""
     return (
         logs.Panel()
         .title(title)
         .description(description)
         .with_target(query)
         .show_time(True)
+        .show_labels(False)
+        .show_common_labels(False)
         .wrap_log_message(True)
-        .enable_log_details(True)
+        .enable_log_details(details)
         .sort_order(common.LogsSortOrder.DESCENDING)
         .height(12)
         .span(24)

@@ -93,7 +93,7 @@ def _signups() -> list[Item]:
         ),
         stat_panel(
             "New patients today",
-            "Patients who signed up since midnight (UTC).",
+            "Patients who signed up since midnight.",
             prom_query(promql.total(SIGNUPS, 'outcome="created"', "$__range")),
             unit=PATIENTS,
             colours=informative(),
@@ -102,7 +102,7 @@ def _signups() -> list[Item]:
         stat_panel(
             "Tried to sign up again today",
             "People who tried to sign up with an email that is already registered, since "
-            "midnight (UTC). They were not registered twice. Nothing to do.",
+            "midnight. They were not registered twice. Nothing to do.",
             prom_query(promql.total(SIGNUPS, 'outcome="duplicate"', "$__range")),
             unit=PEOPLE,
             colours=informative(),
@@ -111,7 +111,7 @@ def _signups() -> list[Item]:
         stat_panel(
             "Records looked up but not found today",
             "Times someone asked for a call, message or note that does not exist, since "
-            "midnight (UTC). A few are normal (a mistyped link); many may mean a problem.",
+            "midnight. A few are normal (a mistyped link); many may mean a problem.",
             prom_query(promql.total(promql.LOOKUPS, 'outcome="not_found"', "$__range")),
             unit=LOOKUPS,
             colours=informative(),
@@ -140,7 +140,7 @@ def _interactions() -> list[Item]:
         *[
             stat_panel(
                 title,
-                f"{what} since midnight (UTC).",
+                f"{what} since midnight.",
                 prom_query(_records(kind, "$__range")),
                 unit=RECORD_UNITS[kind],
                 colours=informative(),
@@ -230,6 +230,7 @@ def _live() -> list[Item]:
             "What patients and the system just did, newest first. No names or emails are "
             "ever shown here.",
             loki_query(_live_events_logql()),
+            details=False,
         ),
     ]
 
