@@ -26,7 +26,7 @@ _ENV_FALLBACK: dict[str, str] = {
     "albCertificateArn": "ALB_CERTIFICATE_ARN",
     "githubRepository": "DEPLOY_GITHUB_REPOSITORY",
     "githubBranch": "DEPLOY_GITHUB_BRANCH",
-    "githubOidcProviderArn": "GITHUB_OIDC_PROVIDER_ARN",
+    "githubOidcProviderArn": "OIDC_PROVIDER_ARN",  # GitHub reserves GITHUB_*
     "adotImage": "ADOT_IMAGE",
 }
 
