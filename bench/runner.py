@@ -125,9 +125,9 @@ class ConfigurationRun:
 
     def _app(self, generation: int) -> App:
         port = free_port()
-        base = app_environment(
-            self.moto.endpoint, self.collector.otlp_endpoint, dict(self.plan.app_env)
-        )
+        extra = dict(self.plan.app_env)
+        otlp = self.collector.otlp_endpoint(extra.get("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"))
+        base = app_environment(self.moto.endpoint, otlp, extra)
         return App(
             self.configuration.argv(port),
             self.configuration.environment(base),
@@ -262,7 +262,7 @@ def run(plan: Plan, workdir: Path, log: Log = _log) -> dict[str, Any]:
     try:
         moto.start()
         collector.start()
-        log(f"moto on {moto.endpoint}, collector on {collector.otlp_endpoint}")
+        log(f"moto on {moto.endpoint}, collector on {collector.otlp_endpoint()}")
         moto.reset()
         floors = measure_floors(moto, plan, log)
         results = [

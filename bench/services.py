@@ -164,9 +164,12 @@ class Collector:
         self.child.start()
         wait_for_http(f"http://127.0.0.1:{self.endpoints.health_port}/", timeout=60)
 
-    @property
-    def otlp_endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.endpoints.otlp_grpc_port}"
+    def otlp_endpoint(self, protocol: str = "grpc") -> str:
+        """The receiver for OTEL_EXPORTER_OTLP_PROTOCOL `grpc` or `http/protobuf`."""
+        port = (
+            self.endpoints.otlp_grpc_port if protocol == "grpc" else self.endpoints.otlp_http_port
+        )
+        return f"http://127.0.0.1:{port}"
 
     @property
     def pid(self) -> int | None:
