@@ -1,7 +1,11 @@
 """Every LogQL expression of every dashboard, run on a real Loki that holds the app's own log
 lines from the e2e traffic, shipped with the labels, structured metadata and removed keys that
 fluent-bit.conf's Loki output gives them. Each must return data; the staff panel must read as
-plain words with no personal data; trace links must resolve from real lines."""
+plain words with no personal data; trace links must resolve from real lines.
+
+As with PromQL, a failure that the traffic never causes (DynamoDB or SQS unavailable) has no log
+lines, so that one panel ends in `or vector(0)` and reads 0; no other LogQL query may.
+"""
 
 import json
 import math
@@ -88,6 +92,11 @@ def test_query_returns_data(run: Any, board: str, query: Query) -> None:
     else:
         assert data["resultType"] == "streams"
         assert sum(len(stream["values"]) for stream in result) > 0
+
+
+def test_only_the_dependency_failure_panel_falls_back_to_zero() -> None:
+    with_fallback = {q.panel for _, q in LOGQL if "vector(0)" in q.expr}
+    assert with_fallback == {"Requests refused: DynamoDB or SQS unavailable"}
 
 
 def _lines(data: dict[str, Any]) -> list[str]:
