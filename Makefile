@@ -23,7 +23,11 @@ lint: install
 	$(BIN)/ruff format --check .
 
 types: install
-	$(BIN)/mypy src/
+	$(BIN)/mypy src/ infra/logger_app_infra
+
+synth: install
+	rm -rf infra/cdk.out
+	$(BIN)/python infra/app.py
 
 unit: install
 	$(BIN)/pytest tests/unit tests/integration
