@@ -10,25 +10,8 @@ from typing import Any
 from tests.e2e.processes import ManagedProcess, http_ok
 from tests.support import AWS_TEST_ENV, BIN, free_port
 
-# What the aws_ecs detector would report on Fargate: per-task values the collector's resource step
-# must keep off metric series. (The detector itself needs the task metadata endpoint.)
-FAKE_ECS_RESOURCE = {
-    "cloud.provider": "aws",
-    "cloud.platform": "aws_ecs",
-    "cloud.region": "us-east-1",
-    "cloud.availability_zone": "us-east-1a",
-    "aws.ecs.launchtype": "fargate",
-    "aws.ecs.task.arn": "arn:aws:ecs:us-east-1:123456789012:task/e2e/0123456789abcdef",
-    "aws.ecs.task.family": "logger-app",
-    "aws.ecs.task.revision": "7",
-    "aws.ecs.container.arn": "arn:aws:ecs:us-east-1:123456789012:container/e2e/0123/4567",
-    "aws.ecs.cluster.arn": "arn:aws:ecs:us-east-1:123456789012:cluster/e2e",
-    "aws.log.stream.names": "logger-app/app/0123456789abcdef",
-    "cloud.account.id": "123456789012",
-    "container.id": "0123456789abcdef0123456789abcdef-1234567890",
-    "container.name": "ip-10-0-1-23.ec2.internal",
-    "deployment.environment": "e2e",
-}
+# Labels that would make series per task (or per container instance, host, process) if the
+# collector's resource steps let the ECS resource attributes through.
 PER_TASK_LABELS = {
     "cloud_availability_zone",
     "aws_ecs_launchtype",
@@ -50,14 +33,16 @@ def bootstrap(aws_endpoint: str) -> None:
     subprocess.run([str(BIN / "logger-app"), "bootstrap"], env=env, check=True, timeout=60)
 
 
-def app_env(aws_endpoint: str, otlp_endpoint: str) -> dict[str, str]:
+def app_env(aws_endpoint: str, otlp_endpoint: str, ecs_metadata_uri: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     env.update(AWS_TEST_ENV)
     env.update(
         {
             "AWS_ENDPOINT_URL": aws_endpoint,
+            # As on ECS (see the README): the aws_ecs detector reads the task metadata endpoint.
+            "ECS_CONTAINER_METADATA_URI_V4": ecs_metadata_uri,
+            "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS": "aws_ecs",
             "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint,
-            "OTEL_RESOURCE_ATTRIBUTES": ",".join(f"{k}={v}" for k, v in FAKE_ECS_RESOURCE.items()),
             # Fast export so the tests poll for seconds, not minutes.
             "OTEL_METRIC_EXPORT_INTERVAL": "1000",
             "OTEL_BSP_SCHEDULE_DELAY": "200",
@@ -68,7 +53,9 @@ def app_env(aws_endpoint: str, otlp_endpoint: str) -> dict[str, str]:
 
 
 class App:
-    def __init__(self, workdir: Path, aws_endpoint: str, otlp_endpoint: str) -> None:
+    def __init__(
+        self, workdir: Path, aws_endpoint: str, otlp_endpoint: str, ecs_metadata_uri: str
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "app.log"
@@ -76,7 +63,7 @@ class App:
             "logger-app",
             [str(BIN / "logger-app"), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             self.log_path,
-            env=app_env(aws_endpoint, otlp_endpoint),
+            env=app_env(aws_endpoint, otlp_endpoint, ecs_metadata_uri),
         )
 
     def start(self) -> None:

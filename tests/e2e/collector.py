@@ -16,10 +16,13 @@ class LocalCollector:
     """Keeps its ports across restarts (the app's OTLP endpoint is fixed); each start writes
     traces to a new file, so a restart never truncates what an earlier run exported."""
 
-    def __init__(self, otelcol: Path, workdir: Path, remote_write_url: str) -> None:
+    def __init__(
+        self, otelcol: Path, workdir: Path, remote_write_url: str, env: dict[str, str]
+    ) -> None:
         self.otelcol = otelcol
         self.workdir = workdir
         self.remote_write_url = remote_write_url
+        self.env = env
         self.otlp_grpc_port = free_port()
         self.otlp_http_port = free_port()
         self.health_port = free_port()
@@ -49,6 +52,7 @@ class LocalCollector:
             "collector",
             [str(self.otelcol), f"--config={config_path}"],
             self.workdir / "collector.log",
+            env=self.env,
         )
         self.process.start()
         self.process.wait_until(http_ok(f"http://127.0.0.1:{self.health_port}/"))

@@ -1,7 +1,9 @@
 """The end-to-end stack, started once per session on loopback with ports chosen at run time:
-moto's server, Prometheus (remote-write receiver), the collector built with ocb running a config
-derived from otel-collector.yaml, and the app under opentelemetry-instrument."""
+moto's server, a stand-in ECS task metadata endpoint, Prometheus (remote-write receiver), the
+collector built with ocb running a config derived from otel-collector.yaml, and the app under
+opentelemetry-instrument, both with the environment ECS gives them."""
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,10 +14,13 @@ import pytest
 from tests.collector.otelcol import build_collector
 from tests.e2e.app import App, bootstrap
 from tests.e2e.collector import LocalCollector
+from tests.e2e.ecs_metadata import FakeEcsMetadata
 from tests.e2e.prometheus import Prometheus
 from tests.e2e.traces import Span, read_spans
 from tests.e2e.traffic import Driver, Ledger, Traffic, standard_traffic
 from tests.support import moto_server
+
+ENVIRONMENT = "e2e"
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +41,16 @@ def aws_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def ecs_metadata() -> Iterator[FakeEcsMetadata]:
+    endpoint = FakeEcsMetadata()
+    endpoint.start()
+    try:
+        yield endpoint
+    finally:
+        endpoint.stop()
+
+
+@pytest.fixture(scope="session")
 def prometheus(workdir: Path) -> Iterator[Prometheus]:
     server = Prometheus(workdir)
     try:
@@ -46,8 +61,16 @@ def prometheus(workdir: Path) -> Iterator[Prometheus]:
 
 
 @pytest.fixture(scope="session")
-def collector(workdir: Path, prometheus: Prometheus) -> Iterator[LocalCollector]:
-    local = LocalCollector(build_collector(), workdir, prometheus.remote_write_url)
+def collector(
+    workdir: Path, prometheus: Prometheus, ecs_metadata: FakeEcsMetadata
+) -> Iterator[LocalCollector]:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "ECS_CONTAINER_METADATA_URI_V4": ecs_metadata.uri("aws-otel-collector"),
+        # The collector container's own environment on ECS (see the README).
+        "OTEL_RESOURCE_ATTRIBUTES": f"service.name=logger-app,deployment.environment={ENVIRONMENT}",
+    }
+    local = LocalCollector(build_collector(), workdir, prometheus.remote_write_url, env)
     try:
         local.start()
         yield local
@@ -57,9 +80,13 @@ def collector(workdir: Path, prometheus: Prometheus) -> Iterator[LocalCollector]
 
 @pytest.fixture(scope="session")
 def app(
-    workdir: Path, aws_endpoint: str, collector: LocalCollector, session_started: float
+    workdir: Path,
+    aws_endpoint: str,
+    collector: LocalCollector,
+    ecs_metadata: FakeEcsMetadata,
+    session_started: float,
 ) -> Iterator[App]:
-    service = App(workdir, aws_endpoint, collector.otlp_grpc_endpoint)
+    service = App(workdir, aws_endpoint, collector.otlp_grpc_endpoint, ecs_metadata.uri("app"))
     try:
         service.start()
         yield service

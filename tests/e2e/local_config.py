@@ -1,14 +1,11 @@
 """The collector config for the local stack, derived from otel-collector.yaml so the two cannot
-drift: same receivers (less the ECS-only one), same processors, local exporters."""
+drift: the same receivers and processors (the ECS ones read a stand-in metadata endpoint), and
+local exporters in place of X-Ray and AMP."""
 
 import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-# Components that need the ECS task metadata endpoint or AWS itself.
-ECS_ONLY_RECEIVERS = {"awsecscontainermetrics"}
-ECS_ONLY_DETECTORS = {"ecs"}
 
 
 @dataclass(frozen=True)
@@ -23,14 +20,11 @@ class LocalEndpoints:
 def derive(ecs_config: dict[str, Any], local: LocalEndpoints) -> dict[str, Any]:
     config = copy.deepcopy(ecs_config)
 
-    for receiver in ECS_ONLY_RECEIVERS:
-        config["receivers"].pop(receiver, None)
     protocols = config["receivers"]["otlp"]["protocols"]
     protocols["grpc"]["endpoint"] = f"127.0.0.1:{local.otlp_grpc_port}"
     protocols["http"]["endpoint"] = f"127.0.0.1:{local.otlp_http_port}"
-
-    detection = config["processors"]["resourcedetection"]
-    detection["detectors"] = [d for d in detection["detectors"] if d not in ECS_ONLY_DETECTORS]
+    # Seconds, not the production interval, so the tests poll briefly.
+    config["receivers"]["awsecscontainermetrics"]["collection_interval"] = "1s"
 
     # X-Ray becomes a file; AMP becomes the local Prometheus, without SigV4.
     config["exporters"].pop("awsxray")
@@ -48,18 +42,10 @@ def derive(ecs_config: dict[str, Any], local: LocalEndpoints) -> dict[str, Any]:
 
     service = config["service"]
     service["extensions"] = [e for e in service["extensions"] if e != "sigv4auth"]
-    pipelines = service["pipelines"]
-    for name in list(pipelines):
-        pipeline = pipelines[name]
-        pipeline["receivers"] = [r for r in pipeline["receivers"] if r not in ECS_ONLY_RECEIVERS]
-        if not pipeline["receivers"]:
-            del pipelines[name]
-            continue
+    for pipeline in service["pipelines"].values():
         pipeline["exporters"] = [
             "file/traces" if e == "awsxray" else e for e in pipeline["exporters"]
         ]
-    used = {p for pipeline in pipelines.values() for p in pipeline["processors"]}
-    config["processors"] = {k: v for k, v in config["processors"].items() if k in used}
     # The collector's own metrics would listen on a fixed port (8888): parallel runs would clash.
     service.setdefault("telemetry", {})["metrics"] = {"level": "none"}
     return config
