@@ -28,7 +28,7 @@ def test_no_logs_pipeline_logs_go_through_firelens() -> None:
 
 
 def test_traces_go_to_xray_and_metrics_to_amp() -> None:
-    signals = {component_type(name): [] for name in pipelines(CONFIG)}
+    signals: dict[str, list[str]] = {component_type(name): [] for name in pipelines(CONFIG)}
     for name, pipeline in pipelines(CONFIG).items():
         signals[component_type(name)].extend(pipeline["exporters"])
     assert set(signals["traces"]) == {"awsxray"}

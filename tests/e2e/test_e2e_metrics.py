@@ -20,7 +20,10 @@ def _by(prometheus: Prometheus, metric: str, *labels: str) -> Counter[tuple[str,
 
 
 def _expect(
-    prometheus: Prometheus, metric: str, labels: tuple[str, ...], expected: Counter
+    prometheus: Prometheus,
+    metric: str,
+    labels: tuple[str, ...],
+    expected: Counter[tuple[str, ...]],
 ) -> None:
     got = poll(lambda: _by(prometheus, metric, *labels), until=lambda v: v == expected)
     assert got == expected
@@ -29,7 +32,9 @@ def _expect(
 def test_signups_by_outcome_equal_what_was_sent(
     prometheus: Prometheus, traffic: Traffic, ledger: Ledger
 ) -> None:
-    expected = Counter({(outcome,): n for outcome, n in ledger.signups.items()})
+    expected: Counter[tuple[str, ...]] = Counter(
+        {(outcome,): n for outcome, n in ledger.signups.items()}
+    )
     assert expected[("duplicate",)]
     assert expected[("replayed",)]
     _expect(prometheus, "logger_app_signups_total", ("outcome",), expected)
@@ -38,14 +43,16 @@ def test_signups_by_outcome_equal_what_was_sent(
 def test_records_by_kind_and_outcome(
     prometheus: Prometheus, traffic: Traffic, ledger: Ledger
 ) -> None:
-    expected = Counter(dict(ledger.records))
+    expected: Counter[tuple[str, ...]] = Counter({key: n for key, n in ledger.records.items()})
     _expect(prometheus, "logger_app_records_total", ("kind", "outcome"), expected)
 
 
 def test_record_lookups_by_outcome(
     prometheus: Prometheus, traffic: Traffic, ledger: Ledger
 ) -> None:
-    expected = Counter({(outcome,): n for outcome, n in ledger.lookups.items()})
+    expected: Counter[tuple[str, ...]] = Counter(
+        {(outcome,): n for outcome, n in ledger.lookups.items()}
+    )
     assert expected[("not_found",)]
     _expect(prometheus, "logger_app_record_lookups_total", ("outcome",), expected)
 
@@ -53,7 +60,7 @@ def test_record_lookups_by_outcome(
 def test_queue_publishes_by_event_and_outcome(
     prometheus: Prometheus, traffic: Traffic, ledger: Ledger
 ) -> None:
-    expected = Counter(dict(ledger.publishes))
+    expected: Counter[tuple[str, ...]] = Counter({key: n for key, n in ledger.publishes.items()})
     _expect(prometheus, "logger_app_queue_publishes_total", ("event", "outcome"), expected)
 
 
