@@ -5,6 +5,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -17,6 +18,11 @@ ECS_CONFIG_ENV: Mapping[str, str] = {
         "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-test/api/v1/remote_write"
     ),
 }
+
+
+# The first test of a session may build the collector: minutes on a fresh machine, beyond the
+# suite's per-test timeout (make's collector target normally builds it before pytest starts).
+MAY_BUILD_COLLECTOR = pytest.mark.timeout(1200)
 
 
 def build_collector() -> Path:

@@ -7,7 +7,14 @@ from typing import Any
 import yaml
 
 from tests.collector.ecs_config import KINDS, load, used_types
-from tests.collector.otelcol import ECS_CONFIG_ENV, components, validate
+from tests.collector.otelcol import (
+    ECS_CONFIG_ENV,
+    MAY_BUILD_COLLECTOR,
+    components,
+    validate,
+)
+
+pytestmark = MAY_BUILD_COLLECTOR
 
 # Exporters the manifest adds for the tests and the local stack (all shipped by ADOT too).
 TEST_ONLY_EXPORTERS = {"file", "debug", "otlp", "otlphttp"}

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
+from tests.collector.otelcol import MAY_BUILD_COLLECTOR
 from tests.e2e.app import App
 from tests.e2e.collector import LocalCollector
 from tests.e2e.processes import poll
@@ -16,7 +17,7 @@ from tests.e2e.test_e2e_traces import signup_trace_id
 from tests.e2e.traces import SERVER, Span
 from tests.e2e.traffic import Driver, Ledger, Traffic, new_patient
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, MAY_BUILD_COLLECTOR]
 
 # Generous for loopback, far below the exporter's retry timeout: a request that waited on the
 # exporter would take seconds.

@@ -4,12 +4,13 @@ with the task only as `instance`."""
 
 import pytest
 
+from tests.collector.otelcol import MAY_BUILD_COLLECTOR
 from tests.e2e.app import PER_TASK_LABELS
 from tests.e2e.ecs_metadata import CONTAINERS, TASK_ID
 from tests.e2e.processes import poll
 from tests.e2e.prometheus import Prometheus
 
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("collector")]
+pytestmark = [pytest.mark.e2e, MAY_BUILD_COLLECTOR, pytest.mark.usefixtures("collector")]
 
 # Names as the remote-write exporter writes them: the receiver's units become suffixes.
 KEPT = {

@@ -5,13 +5,14 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.collector.otelcol import MAY_BUILD_COLLECTOR
 from tests.e2e.app import App
 from tests.e2e.processes import poll
 from tests.e2e.semconv import SERVER_STATUS_ATTRIBUTE
 from tests.e2e.traces import SERVER, Span
 from tests.e2e.traffic import Traffic
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, MAY_BUILD_COLLECTOR]
 
 
 @pytest.fixture

@@ -5,13 +5,14 @@ from collections import Counter
 
 import pytest
 
+from tests.collector.otelcol import MAY_BUILD_COLLECTOR
 from tests.e2e.app import PER_TASK_LABELS
 from tests.e2e.processes import poll
 from tests.e2e.prometheus import Prometheus
 from tests.e2e.semconv import HTTP_DURATION_BUCKET, HTTP_ROUTE_LABEL
 from tests.e2e.traffic import Ledger, Traffic
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, MAY_BUILD_COLLECTOR]
 
 
 def _by(prometheus: Prometheus, metric: str, *labels: str) -> Counter[tuple[str, ...]]:

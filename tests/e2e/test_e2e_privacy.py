@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.collector.otelcol import MAY_BUILD_COLLECTOR
 from tests.e2e.app import App
 from tests.e2e.collector import LocalCollector
 from tests.e2e.processes import poll
@@ -11,7 +12,7 @@ from tests.e2e.prometheus import Prometheus
 from tests.e2e.traces import Span
 from tests.e2e.traffic import Ledger, Traffic
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, MAY_BUILD_COLLECTOR]
 
 
 def _leaks(text: str, ledger: Ledger) -> list[str]:

@@ -6,12 +6,13 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.collector.otelcol import MAY_BUILD_COLLECTOR
 from tests.e2e.app import App
 from tests.e2e.processes import poll
 from tests.e2e.traces import CLIENT, PRODUCER, SERVER, Span
 from tests.e2e.traffic import Traffic
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, MAY_BUILD_COLLECTOR]
 
 
 def signup_trace_id(app: App, patient_id: str) -> str:
