@@ -7,6 +7,7 @@ change the exact totals the e2e tests compare with their ledger.
 
 from tests.dashboards.fixtures import (  # noqa: F401  (pytest finds fixtures by name)
     dashboard_traffic,
+    degraded_apps,
     loki,
     shipped_logs,
 )

@@ -99,6 +99,16 @@ def test_only_the_dependency_failure_panel_falls_back_to_zero() -> None:
     assert with_fallback == {"Requests refused: DynamoDB or SQS unavailable"}
 
 
+def test_refused_requests_are_counted_per_dependency(run: Any) -> None:
+    panel = "Requests refused: DynamoDB or SQS unavailable"
+    data = run("service-health.json", _board_query("service-health.json", panel))
+    counted = {
+        series["metric"].get("dependency"): max(float(v) for _, v in series["values"])
+        for series in data["result"]
+    }
+    assert counted.get("DynamoDB", 0) >= 1, counted
+
+
 def _lines(data: dict[str, Any]) -> list[str]:
     return [line for stream in data["result"] for _, line in stream["values"]]
 
@@ -112,6 +122,9 @@ def test_latest_activity_reads_as_plain_words(run: Any, ledger: Ledger) -> None:
         EVENT_WORDS["signup.duplicate"],
         EVENT_WORDS["signup.replayed"],
         EVENT_WORDS["record.not_found"],
+        # From the degraded app instances (tests/dashboards/fixtures.py).
+        EVENT_WORDS["dependency.unavailable"],
+        EVENT_WORDS["event.publish_failed"],
         *RECORD_WORDS.values(),
     }
     assert expected <= set(lines), expected - set(lines)

@@ -35,7 +35,9 @@ PROMQL = [
 
 
 @pytest.fixture(scope="module")
-def variables(prometheus: Prometheus, dashboard_traffic: Traffic) -> dict[str, dict[str, str]]:
+def variables(
+    prometheus: Prometheus, dashboard_traffic: Traffic, degraded_apps: list[Any]
+) -> dict[str, dict[str, str]]:
     return {name: resolve(board, prometheus.url) for name, board in BOARDS.items()}
 
 
@@ -78,6 +80,26 @@ def test_only_failure_panels_fall_back_to_zero() -> None:
     }
     with_fallback = {q.panel for _, q in PROMQL if "vector(0)" in q.expr}
     assert with_fallback == allowed
+
+
+def test_failure_panels_show_the_real_failures(
+    prometheus: Prometheus, variables: dict[str, dict[str, str]]
+) -> None:
+    """The degraded app instances really failed (DynamoDB, then SQS unreachable): every failure
+    panel must count them, not fall back to 0."""
+    failures = {
+        "Sign-ups that could not be saved",
+        "Calls, messages or notes that could not be saved",
+        "Updates not passed on to other systems",
+        "Requests the system could not answer",
+        "Queue publish failures",
+    }
+    for board, query in PROMQL:
+        if query.panel in failures:
+            [sample] = prometheus.query(substitute(query.expr, variables[board]))
+            assert sample.value >= 1, f"{query.panel}: {sample}"
+            failures.discard(query.panel)
+    assert not failures
 
 
 def test_business_counts_are_not_zero(
