@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: install run test lint types unit e2e bench synth clean
+.PHONY: install run test lint types unit e2e bench synth clean collector tools
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,19 @@ synth: install
 unit: install
 	$(BIN)/pytest tests/unit tests/integration
 
-test: lint types
+# The test collector (built once per machine with ocb, cached outside the repo) and Prometheus.
+collector:
+	scripts/ensure-e2e-tools.sh >/dev/null
+
+# What tests/deploy runs: actionlint (go install, pinned), ShellCheck and promtool (apt-get).
+tools: collector
+	scripts/install-deploy-tools.sh
+
+test: lint types tools
 	$(BIN)/pytest
+
+e2e: install collector
+	$(BIN)/pytest tests/e2e tests/collector
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache infra/cdk.out
