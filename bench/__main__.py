@@ -25,6 +25,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS))
     parser.add_argument("--startups", type=int, default=3, help="timed start-ups per config")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="repeat everything; report medians across rounds"
+    )
     parser.add_argument("--floor-iterations", type=int, default=300)
     parser.add_argument(
         "--moto-unlocked", action="store_true", help="let moto serve requests concurrently"
@@ -64,6 +67,7 @@ def main() -> None:
         seconds=2.0 if args.quick else args.seconds,
         warmup_seconds=0.0 if args.quick else args.warmup,
         startups=1 if args.quick else args.startups,
+        rounds=1 if args.quick else args.rounds,
         floor_iterations=50 if args.quick else args.floor_iterations,
         moto_locked=not args.moto_unlocked,
         moto_werkzeug=args.moto_werkzeug,

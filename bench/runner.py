@@ -16,6 +16,7 @@ from bench import procfs
 from bench.configs import CONFIGURATIONS, FLOOR_MARKER, WORKLOADS, Configuration
 from bench.fixtures import create_fixtures
 from bench.loadgen import LoadResult, run_wrk
+from bench.rounds import merge_configuration, merge_floors
 from bench.services import App, Collector, Moto, app_environment
 from tests.support import AWS_TEST_ENV, free_port
 
@@ -28,6 +29,7 @@ class Plan:
     seconds: float = 10.0
     warmup_seconds: float = 2.0
     startups: int = 3
+    rounds: int = 1
     floor_iterations: int = 300
     settle_seconds: float = 0.3
     fixture_records: int = 50
@@ -263,12 +265,22 @@ def run(plan: Plan, workdir: Path, log: Log = _log) -> dict[str, Any]:
         moto.start()
         collector.start()
         log(f"moto on {moto.endpoint}, collector on {collector.otlp_endpoint()}")
-        moto.reset()
-        floors = measure_floors(moto, plan, log)
-        results = [
-            ConfigurationRun(CONFIGURATIONS[name], moto, collector, workdir, plan, log).run()
-            for name in plan.configurations
-        ]
+        floor_rounds: list[dict[str, dict[str, Any]]] = []
+        config_rounds: list[list[dict[str, Any]]] = []
+        for round_number in range(1, plan.rounds + 1):
+            log(f"round {round_number} of {plan.rounds}")
+            moto.reset()
+            floor_rounds.append(measure_floors(moto, plan, log))
+            config_rounds.append(
+                [
+                    asdict(
+                        ConfigurationRun(
+                            CONFIGURATIONS[name], moto, collector, workdir, plan, log
+                        ).run()
+                    )
+                    for name in plan.configurations
+                ]
+            )
     finally:
         collector.stop()
         moto.stop()
@@ -278,6 +290,10 @@ def run(plan: Plan, workdir: Path, log: Log = _log) -> dict[str, Any]:
         "load_average_before": load_before,
         "load_average_after": procfs.load_average(),
         "plan": asdict(plan),
-        "floors": floors,
-        "configurations": [asdict(r) for r in results],
+        "floors": merge_floors(floor_rounds),
+        "configurations": [
+            merge_configuration([r[n] for r in config_rounds])
+            for n in range(len(plan.configurations))
+        ],
+        "rounds": {"floors": floor_rounds, "configurations": config_rounds},
     }
