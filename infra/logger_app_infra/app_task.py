@@ -40,6 +40,7 @@ def app_environment(
         "LOGGER_APP_ENVIRONMENT": config.environment,
         "LOGGER_APP_LOG_LEVEL": "INFO",
         "OTEL_SERVICE_NAME": SERVICE_NAMES[process],
+        "OTEL_RESOURCE_ATTRIBUTES": f"deployment.environment={config.environment}",
         "OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4317",
         "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
         "OTEL_PROPAGATORS": "tracecontext,baggage,xray",
@@ -48,6 +49,7 @@ def app_environment(
         "OTEL_LOGS_EXPORTER": "none",
         "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "cumulative",
         "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS": "healthz,readyz",
+        "OTEL_SEMCONV_STABILITY_OPT_IN": "http",
     }
 
 
@@ -90,6 +92,9 @@ class AppTaskDefinition(Construct):
                 "AOT_CONFIG_CONTENT": collector_config,
                 "AWS_REGION": region,
                 "AMP_REMOTE_WRITE_ENDPOINT": resources.amp_remote_write_url,
+                # The ECS container metrics get the same service identity as the app's own.
+                "OTEL_RESOURCE_ATTRIBUTES": f"service.name={SERVICE_NAMES[process]},"
+                f"deployment.environment={config.environment}",
             },
             # The image is FROM scratch: exec form, no shell.
             health_check=ecs.HealthCheck(
@@ -147,6 +152,9 @@ class AppTaskDefinition(Construct):
             if worker
             else [ecs.PortMapping(container_port=APP_PORT, name="http")],
             health_check=None if worker else _api_health_check(),
+            # On SIGTERM: in-flight requests (up to 20 s), the outbox drain (5 s), the
+            # telemetry flush; then the process exits 0.
+            stop_timeout=Duration.seconds(45),
         )
         self.app.add_container_dependencies(
             ecs.ContainerDependency(

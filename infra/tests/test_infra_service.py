@@ -129,6 +129,8 @@ def test_app_environment_follows_the_telemetry_contract(prod: LoggerAppStacks) -
         "OTEL_LOGS_EXPORTER": "none",
         "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "cumulative",
         "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS": "healthz,readyz",
+        "OTEL_SEMCONV_STABILITY_OPT_IN": "http",
+        "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=prod",
     }
     assert "RecordsTable" in str(env["LOGGER_APP_RECORDS_TABLE"])
     assert "PatientsTable" in str(env["LOGGER_APP_PATIENTS_TABLE"])
@@ -310,3 +312,17 @@ def test_api_has_a_private_dns_name_beside_loki_and_grafana(prod: LoggerAppStack
     assert "Namespace" in str(record["HostedZoneId"])
     assert "LoadBalancer" in str(record["AliasTarget"]["DNSName"])
     template(prod.service).has_output("AppUrl", {"Value": "https://api.prod.logger-app.internal"})
+
+
+def test_collector_labels_container_metrics_with_the_service_and_environment(
+    prod: LoggerAppStacks,
+) -> None:
+    env = environment(container(_task(prod), "aws-otel-collector"))
+    assert env["OTEL_RESOURCE_ATTRIBUTES"] == (
+        "service.name=logger-app,deployment.environment=prod"
+    )
+
+
+def test_app_has_time_for_a_graceful_shutdown(prod: LoggerAppStacks) -> None:
+    # uvicorn's 20 s for in-flight requests, the 5 s outbox drain, then the telemetry flush.
+    assert container(_task(prod), "app")["StopTimeout"] >= 35

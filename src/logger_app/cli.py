@@ -24,6 +24,9 @@ TELEMETRY_DEFAULTS: Mapping[str, str] = {
     # X-Ray accepts only trace ids whose first 8 hex digits are the epoch seconds.
     "OTEL_PYTHON_ID_GENERATOR": "xray",
     "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS": "healthz,readyz",
+    # Stable HTTP conventions: the server histogram is labelled by route, method and status,
+    # not by the client's Host header (which would let any client mint new series).
+    "OTEL_SEMCONV_STABILITY_OPT_IN": "http",
 }
 
 
