@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# Go tools (the collector's and Loki's builds, actionlint) live here on a fresh machine.
+export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
-.PHONY: install run test lint types unit e2e bench synth clean collector tools
+.PHONY: install run test lint types unit e2e bench synth dashboards clean collector loki tools
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +25,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 types: install
-	$(BIN)/mypy src/ infra/logger_app_infra
-
-synth: install
-	rm -rf infra/cdk.out
-	$(BIN)/python infra/app.py
+	$(BIN)/mypy src/ infra/logger_app_infra dashboards/
 
 unit: install
 	$(BIN)/pytest tests/unit tests/integration
@@ -36,8 +34,12 @@ unit: install
 collector:
 	scripts/ensure-e2e-tools.sh >/dev/null
 
+# Loki built from its Go module (cached the same way), for the dashboards' LogQL checks.
+loki:
+	scripts/build-loki.sh >/dev/null
+
 # What tests/deploy runs: actionlint (go install, pinned), ShellCheck and promtool (apt-get).
-tools: collector
+tools: collector loki
 	scripts/install-deploy-tools.sh
 
 test: lint types tools
@@ -45,6 +47,14 @@ test: lint types tools
 
 e2e: install collector
 	$(BIN)/pytest tests/e2e tests/collector
+
+synth: install
+	rm -rf infra/cdk.out
+	$(BIN)/python infra/app.py
+
+# Regenerates grafana/dashboards/*.json from dashboards/ (a test fails if they differ).
+dashboards: install
+	$(BIN)/python -m dashboards
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache infra/cdk.out
