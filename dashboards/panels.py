@@ -2,7 +2,7 @@
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
-from grafana_foundation_sdk.builders import logs, loki, prometheus, stat, text, timeseries
+from grafana_foundation_sdk.builders import logs, loki, prometheus, stat, timeseries
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models.dashboard import (
     Threshold,
@@ -12,7 +12,6 @@ from grafana_foundation_sdk.models.dashboard import (
     VariableRefresh,
     VariableSort,
 )
-from grafana_foundation_sdk.models.text import TextMode
 
 from dashboards.datasources import LOKI, PROMETHEUS
 from dashboards.semconv import REQUESTS
@@ -193,16 +192,4 @@ def logs_panel(
         .sort_order(common.LogsSortOrder.DESCENDING)
         .height(12)
         .span(24)
-    )
-
-
-def note_panel(title: str, description: str, markdown: str, *, width: int = 24) -> text.Panel:
-    return (
-        text.Panel()
-        .title(title)
-        .description(description)
-        .mode(TextMode.MARKDOWN)
-        .content(markdown)
-        .height(4)
-        .span(width)
     )

@@ -7,6 +7,8 @@ SIGNUPS = "logger_app_signups_total"
 RECORDS = "logger_app_records_total"
 LOOKUPS = "logger_app_record_lookups_total"
 PUBLISHES = "logger_app_queue_publishes_total"
+AWS_CALLS = "logger_app_aws_call_duration_seconds_count"
+AWS_CALL_BUCKETS = "logger_app_aws_call_duration_seconds_bucket"
 
 
 def selector(metric: str, matchers: str = "") -> str:
@@ -34,10 +36,9 @@ def ratio_by(metric: str, by: str, part: str) -> str:
     return f"({rate_by(metric, by, part)} or {whole} * 0) / {whole}"
 
 
-def quantile_by(q: float, by: str) -> str:
+def quantile_by(q: float, by: str, buckets: str = REQUEST_BUCKETS) -> str:
     return (
-        f"histogram_quantile({q}, sum by (le, {by}) "
-        f"(rate({selector(REQUEST_BUCKETS)}[$__rate_interval])))"
+        f"histogram_quantile({q}, sum by (le, {by}) (rate({selector(buckets)}[$__rate_interval])))"
     )
 
 

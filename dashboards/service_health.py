@@ -12,7 +12,6 @@ from dashboards.panels import (
     level_variable,
     logs_panel,
     loki_query,
-    note_panel,
     prom_query,
     red_from,
     service_variable,
@@ -20,7 +19,7 @@ from dashboards.panels import (
     thresholds,
     timeseries_panel,
 )
-from dashboards.promql import CLIENT_ERRORS, PUBLISHES, SERVER_ERRORS
+from dashboards.promql import AWS_CALL_BUCKETS, AWS_CALLS, CLIENT_ERRORS, PUBLISHES, SERVER_ERRORS
 from dashboards.semconv import DURATION_UNIT, REQUESTS, ROUTE, STATUS
 
 UID = "logger-app-service-health"
@@ -120,14 +119,32 @@ def _dependencies() -> list[Item]:
             colours=red_from(1),
             width=10,
         ),
-        note_panel(
-            "DynamoDB and SQS call latency",
-            "Where per-call latency is found.",
-            "Each DynamoDB and SQS call is a client span in the request's trace (botocore "
-            "instrumentation); botocore records no latency metric. Open a trace from a log "
-            "line below (**View trace**), or search the trace data source in Explore: "
-            "Tempo locally, X-Ray on AWS.",
-            width=24,
+        timeseries_panel(
+            "DynamoDB and SQS call latency p95 by operation",
+            "95th percentile of each AWS call's duration, botocore's retries included, per "
+            "service and operation. Every call is also a client span in its request's trace.",
+            [
+                prom_query(
+                    promql.quantile_by(0.95, "service, operation", AWS_CALL_BUCKETS),
+                    "{{service}} {{operation}}",
+                )
+            ],
+            unit="s",
+            width=12,
+        ),
+        timeseries_panel(
+            "DynamoDB and SQS call failures by operation",
+            "AWS calls per second that failed after botocore's retries: unavailable "
+            "(throttled, 5xx, timed out or unreachable) or error (a request AWS refused).",
+            [
+                prom_query(
+                    promql.rate_by(AWS_CALLS, "service, operation, outcome", 'outcome!="ok"'),
+                    "{{service}} {{operation}} {{outcome}}",
+                )
+            ],
+            unit="reqps",
+            colours=red_from(0.01),
+            width=12,
         ),
     ]
 

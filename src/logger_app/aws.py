@@ -1,6 +1,7 @@
 """boto3 clients, created once per process, and the thread pool that runs their blocking calls."""
 
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -17,6 +18,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from logger_app import metrics
 from logger_app.settings import Settings
 
 if TYPE_CHECKING:
@@ -84,14 +86,29 @@ class AwsClients:
         The OpenTelemetry context travels with the call (anyio copies context variables into the
         thread), so botocore's client span is a child of the request's server span.
         """
+        started = time.perf_counter()
+        outcome = "error"
         try:
-            return await anyio.to_thread.run_sync(
+            result = await anyio.to_thread.run_sync(
                 functools.partial(operation, **kwargs), limiter=self.limiter
             )
+            outcome = "ok"
+            return result
         except Exception as error:
             if is_unavailable(error):
+                outcome = "unavailable"
                 raise AwsUnavailableError(service) from error
             raise
+        finally:
+            metrics.aws_call_duration.record(
+                time.perf_counter() - started,
+                {"service": service, "operation": _operation_name(operation), "outcome": outcome},
+            )
+
+
+def _operation_name(operation: Callable[..., object]) -> str:
+    """``transact_write_items`` -> ``TransactWriteItems``, as AWS and the span names say it."""
+    return "".join(part.capitalize() for part in operation.__name__.split("_"))
 
 
 def create_clients(settings: Settings) -> AwsClients:

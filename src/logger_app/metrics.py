@@ -34,3 +34,10 @@ worker_events = _meter.create_counter(
     description="Events the worker consumed, by type and outcome "
     "(processed, duplicate, failed, dead_lettered).",
 )
+aws_call_duration = _meter.create_histogram(
+    "logger_app.aws.call.duration",
+    unit="s",
+    description="Duration of each DynamoDB and SQS call, botocore's retries included, by "
+    "service, operation and outcome (ok, unavailable, error).",
+    explicit_bucket_boundaries_advisory=[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+)

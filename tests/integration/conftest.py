@@ -65,6 +65,7 @@ class Counters:
     """Reads the cumulative counters; tests compare before and after."""
 
     def value(self, name: str, **attributes: str) -> float:
+        """A counter's total, or a histogram's count, over the points with these attributes."""
         data = _metric_reader.get_metrics_data()
         total = 0.0
         for resource_metrics in data.resource_metrics if data else []:
@@ -74,7 +75,7 @@ class Counters:
                         continue
                     for point in metric.data.data_points:
                         if all(point.attributes.get(k) == v for k, v in attributes.items()):
-                            total += point.value  # type: ignore[union-attr]
+                            total += getattr(point, "value", None) or getattr(point, "count", 0)
         return total
 
 

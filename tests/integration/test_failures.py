@@ -36,6 +36,10 @@ def test_aws_unreachable_is_503_with_retry_after(
         assert "Traceback" not in response.text
 
     assert counters.value("logger_app.signups", outcome="failed") == before + 1
+    assert (
+        counters.value("logger_app.aws.call.duration", service="DynamoDB", outcome="unavailable")
+        >= 3
+    )
 
 
 def test_sqs_down_after_write_keeps_the_write_and_says_so(

@@ -95,3 +95,19 @@ def test_signup_counter_by_outcome(client: TestClient, counters: Counters) -> No
     before = counters.value("logger_app.signups", outcome="created")
     client.post("/v1/signups", json=PATIENT)
     assert counters.value("logger_app.signups", outcome="created") == before + 1
+
+
+def test_aws_call_durations_by_service_operation_and_outcome(
+    client: TestClient, counters: Counters
+) -> None:
+    name = "logger_app.aws.call.duration"
+    write = {"service": "DynamoDB", "operation": "TransactWriteItems", "outcome": "ok"}
+    send = {"service": "SQS", "operation": "SendMessage", "outcome": "ok"}
+    before = counters.value(name, **write), counters.value(name, **send)
+
+    client.post("/v1/signups", json=PATIENT)
+
+    assert (counters.value(name, **write), counters.value(name, **send)) == (
+        before[0] + 1,
+        before[1] + 1,
+    )
