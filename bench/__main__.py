@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--seconds", type=float, default=10.0, help="each measured run")
+    parser.add_argument("--seconds", type=float, default=8.0, help="each measured run")
     parser.add_argument("--warmup", type=float, default=2.0, help="before each measured run")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument(

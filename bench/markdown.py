@@ -36,7 +36,9 @@ def _machine(results: dict[str, Any], relative_json: str, relative_chart: str) -
         f"- Each measurement: {plan['warmup_seconds']:g} s warm-up, then {plan['seconds']:g} s "
         f"with wrk (closed loop, 1 thread, c connections), on a freshly reset emulator; "
         f"{plan['startups']} timed start-ups per configuration; floor over "
-        f"{plan['floor_iterations']} iterations. Whole run: {results['wall_seconds']:.0f} s.",
+        f"{plan['floor_iterations']} iterations. {plan.get('rounds', 1)} round(s), each running "
+        "every configuration once: the tables show medians across rounds (errors: the sum, "
+        f"memory: the worst). Whole run: {results['wall_seconds']:.0f} s.",
         "",
     ]
 

@@ -26,10 +26,10 @@ class Plan:
     configurations: Sequence[str] = ("instrumented", "sdk_disabled", "bare")
     workloads: Sequence[str] = tuple(WORKLOADS)
     concurrencies: Sequence[int] = (1, 8, 32)
-    seconds: float = 10.0
+    seconds: float = 8.0
     warmup_seconds: float = 2.0
     startups: int = 3
-    rounds: int = 1
+    rounds: int = 2
     floor_iterations: int = 300
     settle_seconds: float = 0.3
     fixture_records: int = 50
