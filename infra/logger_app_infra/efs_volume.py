@@ -1,10 +1,14 @@
-"""An EFS access point mounted into one ECS task with TLS and IAM authorisation."""
+"""EFS working directories for single-writer ECS services (Loki, Grafana): an access point mounted
+with TLS and IAM authorisation, and a service that never runs two tasks on it at once."""
 
 from __future__ import annotations
 
+from aws_cdk import Duration
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_efs as efs
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
 
@@ -53,3 +57,38 @@ def mount_access_point(
         )
     )
     return access_point
+
+
+def single_writer_service(
+    scope: Construct,
+    *,
+    name: str,
+    cluster: ecs.ICluster,
+    task_definition: ecs.FargateTaskDefinition,
+    security_group: ec2.ISecurityGroup,
+    namespace: servicediscovery.IPrivateDnsNamespace,
+    file_system: efs.FileSystem,
+) -> ecs.FargateService:
+    """One task, in the private subnets, named `<name>` in the private zone; a deployment stops
+    the old task before it starts the new one, so two never write the EFS directory at once."""
+    service = ecs.FargateService(
+        scope,
+        "Service",
+        cluster=cluster,
+        task_definition=task_definition,
+        desired_count=1,
+        min_healthy_percent=0,
+        max_healthy_percent=100,
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+        security_groups=[security_group],
+        assign_public_ip=False,
+        cloud_map_options=ecs.CloudMapOptions(
+            name=name,
+            cloud_map_namespace=namespace,
+            dns_record_type=servicediscovery.DnsRecordType.A,
+            dns_ttl=Duration.seconds(10),
+        ),
+        circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+    )
+    file_system.connections.allow_default_port_from(service, f"{name.title()} to EFS")
+    return service

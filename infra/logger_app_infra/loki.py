@@ -14,7 +14,7 @@ from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
 from .config import DeploymentConfig
-from .efs_volume import mount_access_point
+from .efs_volume import mount_access_point, single_writer_service
 from .images import ImageCatalog
 from .log_groups import encrypted_log_group
 from .nag import suppress, suppress_task_definition_findings
@@ -127,27 +127,15 @@ class Loki(Construct):
             )
         )
 
-        self.service = ecs.FargateService(
+        self.service = single_writer_service(
             self,
-            "Service",
+            name="loki",
             cluster=cluster,
             task_definition=task_definition,
-            desired_count=1,
-            # One writer on the EFS working directory at any time: stop, then start.
-            min_healthy_percent=0,
-            max_healthy_percent=100,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            security_groups=[security_group],
-            assign_public_ip=False,
-            cloud_map_options=ecs.CloudMapOptions(
-                name="loki",
-                cloud_map_namespace=namespace,
-                dns_record_type=servicediscovery.DnsRecordType.A,
-                dns_ttl=Duration.seconds(10),
-            ),
-            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+            security_group=security_group,
+            namespace=namespace,
+            file_system=file_system,
         )
-        file_system.connections.allow_default_port_from(self.service, "Loki to EFS")
 
         suppress_task_definition_findings(task_definition)
         suppress(
