@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support import built_binary
+
 REPO = Path(__file__).resolve().parents[2]
-BUILD_SCRIPT = REPO / "scripts" / "build-collector.sh"
 
 # Harmless values for the variables otel-collector.yaml references; validation never dials them.
 ECS_CONFIG_ENV: Mapping[str, str] = {
@@ -27,15 +28,7 @@ MAY_BUILD_COLLECTOR = pytest.mark.timeout(1200)
 
 def build_collector() -> Path:
     """Path of the collector binary; builds it on the first call on a machine (minutes)."""
-    result = subprocess.run(
-        ["bash", str(BUILD_SCRIPT)], capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"{BUILD_SCRIPT.relative_to(REPO)} failed (exit {result.returncode}); it needs Go "
-            f"and the Go module proxy:\n{result.stderr[-4000:]}"
-        )
-    return Path(result.stdout.strip().splitlines()[-1])
+    return built_binary("build-collector.sh")
 
 
 # What ECS gives every container (task role credentials, the task metadata endpoint): validate

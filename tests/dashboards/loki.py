@@ -3,7 +3,6 @@ the way fluent-bit.conf ships them, and LogQL against it."""
 
 import json
 import re
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,24 +11,15 @@ from typing import Any
 import httpx
 
 from tests.e2e.processes import ManagedProcess, http_ok
-from tests.support import free_port
+from tests.support import built_binary, free_port
 
 REPO = Path(__file__).resolve().parents[2]
-BUILD_SCRIPT = REPO / "scripts" / "build-loki.sh"
 FLUENT_BIT_CONF = REPO / "fluent-bit.conf"
 
 
 def build_loki() -> Path:
     """Path of the Loki binary; builds it on the first call on a machine (10+ minutes)."""
-    result = subprocess.run(
-        ["bash", str(BUILD_SCRIPT)], capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"{BUILD_SCRIPT.relative_to(REPO)} failed (exit {result.returncode}); it needs Go "
-            f"and the Go module proxy:\n{result.stderr[-4000:]}"
-        )
-    return Path(result.stdout.strip().splitlines()[-1])
+    return built_binary("build-loki.sh")
 
 
 @dataclass(frozen=True)
