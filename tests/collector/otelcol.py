@@ -10,8 +10,6 @@ import yaml
 
 from tests.support import built_binary
 
-REPO = Path(__file__).resolve().parents[2]
-
 # Harmless values for the variables otel-collector.yaml references; validation never dials them.
 ECS_CONFIG_ENV: Mapping[str, str] = {
     "AWS_REGION": "eu-west-1",
