@@ -43,5 +43,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"]
 
 # `logger-app serve` sets the OTEL_* defaults that are unset, then execs (same PID, so signals
-# reach uvicorn) opentelemetry-instrument python -m uvicorn with one worker and proxy headers.
+# reach uvicorn) opentelemetry-instrument python -m logger_app.server: uvicorn's own CLI, with
+# one worker and proxy headers, exiting 0 after a graceful SIGTERM shutdown.
 CMD ["logger-app", "serve", "--host", "0.0.0.0", "--port", "8000"]
