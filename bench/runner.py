@@ -235,25 +235,47 @@ class ConfigurationRun:
         )
         return result
 
-    def run(self) -> ConfigurationResult:
-        result = ConfigurationResult(
-            self.configuration.name, self.configuration.description, startup_seconds=[]
-        )
-        self.moto.reset()
-        app = self.start_app(result)
-        result.rss_mb_at_ready = procfs.sample(app.pid).rss_mb
-        try:
-            for workload in self.plan.workloads:
-                for concurrency in self.plan.concurrencies:
-                    result.measurements.append(self.measure(app, workload, concurrency))
-            if self.plan.event_loop_probe:
-                result.event_loop_probe = self.probe_event_loop(app)
-            sample = procfs.sample(app.pid)
-            result.rss_mb_after_load, result.peak_rss_mb = sample.rss_mb, sample.peak_rss_mb
-            self.log(f"{result.name}: RSS {sample.rss_mb:.0f} MiB, peak {sample.peak_rss_mb:.0f}")
-        finally:
+    def finish(self, app: App, result: ConfigurationResult) -> None:
+        if self.plan.event_loop_probe:
+            result.event_loop_probe = self.probe_event_loop(app)
+        sample = procfs.sample(app.pid)
+        result.rss_mb_after_load, result.peak_rss_mb = sample.rss_mb, sample.peak_rss_mb
+        self.log(f"{result.name}: RSS {sample.rss_mb:.0f} MiB, peak {sample.peak_rss_mb:.0f}")
+
+
+def run_round(
+    plan: Plan, moto: Moto, collector: Collector, workdir: Path, log: Log, round_number: int
+) -> list[dict[str, Any]]:
+    """Every configuration's app runs at once (idle but for its background threads); each
+    workload and concurrency is measured for one configuration after the other, so the
+    configurations compared are measured seconds apart, not minutes. The order rotates with the
+    round, so that none is always first."""
+    names = list(plan.configurations)
+    shift = (round_number - 1) % len(names)
+    order = names[shift:] + names[:shift]
+    runs = {
+        n: ConfigurationRun(CONFIGURATIONS[n], moto, collector, workdir, plan, log) for n in names
+    }
+    results = {
+        n: ConfigurationResult(n, CONFIGURATIONS[n].description, startup_seconds=[]) for n in names
+    }
+    apps: dict[str, App] = {}
+    try:
+        for name in order:
+            moto.reset()
+            apps[name] = runs[name].start_app(results[name])
+            results[name].rss_mb_at_ready = procfs.sample(apps[name].pid).rss_mb
+        for workload in plan.workloads:
+            for concurrency in plan.concurrencies:
+                for name in order:
+                    measurement = runs[name].measure(apps[name], workload, concurrency)
+                    results[name].measurements.append(measurement)
+        for name in order:
+            runs[name].finish(apps[name], results[name])
+    finally:
+        for app in apps.values():
             app.stop()
-        return result
+    return [asdict(results[n]) for n in names]
 
 
 def run(plan: Plan, workdir: Path, log: Log = _log) -> dict[str, Any]:
@@ -271,16 +293,7 @@ def run(plan: Plan, workdir: Path, log: Log = _log) -> dict[str, Any]:
             log(f"round {round_number} of {plan.rounds}")
             moto.reset()
             floor_rounds.append(measure_floors(moto, plan, log))
-            config_rounds.append(
-                [
-                    asdict(
-                        ConfigurationRun(
-                            CONFIGURATIONS[name], moto, collector, workdir, plan, log
-                        ).run()
-                    )
-                    for name in plan.configurations
-                ]
-            )
+            config_rounds.append(run_round(plan, moto, collector, workdir, log, round_number))
     finally:
         collector.stop()
         moto.stop()
