@@ -72,7 +72,7 @@ def main() -> None:
             app,
             host="127.0.0.1",
             port=args.port,
-            threads=8,
+            threads=1,  # requests are serialised anyway: one thread, no lock contention
             connection_limit=256,
             asyncore_use_poll=True,
             _quiet=True,
