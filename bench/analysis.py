@@ -147,7 +147,7 @@ def _errors_verdict(results: dict[str, Any]) -> Verdict | None:
     failing = sorted({f"{m['configuration']}/{m['workload']}" for m in rows if m["errors"]})
     return Verdict(
         "No errors at concurrency 32",
-        f"{errors} errors in {sum(m['requests'] for m in rows)} requests"
+        f"{errors} errors in {sum(m['requests'] for m in rows):.0f} requests"
         + (f" ({', '.join(failing)})" if failing else "")
         + f"; moto answered 5xx {moto} times",
         errors == 0,
