@@ -48,7 +48,7 @@ def app_environment(
         "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS": "aws_ecs",
         "OTEL_LOGS_EXPORTER": "none",
         "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "cumulative",
-        "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS": "healthz,readyz",
+        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "fastapi",
         "OTEL_SEMCONV_STABILITY_OPT_IN": "http",
     }
 

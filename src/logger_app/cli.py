@@ -6,9 +6,6 @@ import shutil
 import sys
 from collections.abc import Mapping, Sequence
 
-from logger_app.bootstrap import bootstrap
-from logger_app.settings import get_settings
-
 # Suited to the ADOT collector sidecar on localhost:4317; any variable already set wins.
 TELEMETRY_DEFAULTS: Mapping[str, str] = {
     "OTEL_SERVICE_NAME": "logger-app",
@@ -23,7 +20,8 @@ TELEMETRY_DEFAULTS: Mapping[str, str] = {
     "OTEL_PROPAGATORS": "tracecontext,baggage,xray",
     # X-Ray accepts only trace ids whose first 8 hex digits are the epoch seconds.
     "OTEL_PYTHON_ID_GENERATOR": "xray",
-    "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS": "healthz,readyz",
+    # create_app applies the FastAPI instrumentation itself, with the options this cannot set.
+    "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "fastapi",
     # Stable HTTP conventions: the server histogram is labelled by route, method and status,
     # not by the client's Host header (which would let any client mint new series).
     "OTEL_SEMCONV_STABILITY_OPT_IN": "http",
@@ -99,4 +97,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             instrumented("-m", "logger_app.worker"), OTEL_SERVICE_NAME="logger-app-worker"
         )
     else:
+        # Imported here: serve and worker exec at once and need neither boto3 nor settings.
+        from logger_app.bootstrap import bootstrap
+        from logger_app.settings import get_settings
+
         print(bootstrap(get_settings(), endpoint_url=args.endpoint_url))

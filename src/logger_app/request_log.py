@@ -9,9 +9,9 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-logger = logging.getLogger("logger_app.http")
+from logger_app.routes.health import HEALTH_PATHS
 
-_QUIET_PATHS = frozenset({"/healthz", "/readyz"})
+logger = logging.getLogger("logger_app.http")
 
 
 class RequestLog:
@@ -19,7 +19,7 @@ class RequestLog:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in _QUIET_PATHS:
+        if scope["type"] != "http" or scope["path"] in HEALTH_PATHS:
             await self.app(scope, receive, send)
             return
 

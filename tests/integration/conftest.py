@@ -11,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -94,7 +93,6 @@ def make_client(aws: str) -> Iterator[AppFactory]:
 
     def make(**overrides: Any) -> TestClient:
         app = create_app(Settings(**overrides))
-        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
         client = TestClient(app, raise_server_exceptions=False)
         client.__enter__()
         clients.append(client)

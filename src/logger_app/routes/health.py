@@ -9,6 +9,9 @@ from logger_app.services import Services, get_services
 
 router = APIRouter(tags=["health"])
 
+# Probed every few seconds by the load balancer and ECS: no traces, no request log lines.
+HEALTH_PATHS = ("/healthz", "/readyz")
+
 
 @router.get("/healthz")
 async def liveness() -> dict[str, str]:
