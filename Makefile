@@ -12,7 +12,7 @@ export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,infra,dashboards]'
+	$(BIN)/pip install --quiet -e '.[dev,infra,dashboards,bench]'
 	touch $@
 
 install: $(BIN)/.installed
@@ -51,6 +51,11 @@ e2e: install collector
 synth: install
 	rm -rf infra/cdk.out
 	$(BIN)/python infra/app.py
+
+# Not part of make test: ~25 min on 2 cores. Writes bench/results/ and BENCHMARKS.md.
+bench: install
+	bench/setup.sh
+	$(BIN)/python -m bench
 
 # Regenerates grafana/dashboards/*.json from dashboards/ (a test fails if they differ).
 dashboards: install
