@@ -38,7 +38,7 @@ SDK_DISABLED = Configuration(
 )
 BARE = Configuration(
     "bare",
-    "python -m uvicorn logger_app.main:app without opentelemetry-instrument",
+    "python -m uvicorn logger_app.main:app without opentelemetry-instrument (no SDK or hooks)",
     instrumented=False,
 )
 CONFIGURATIONS = {c.name: c for c in (INSTRUMENTED, SDK_DISABLED, BARE)}
