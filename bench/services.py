@@ -3,7 +3,6 @@ moto's server, a remote-write sink, the collector, and the app under test."""
 
 import http.client
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -17,50 +16,11 @@ from tests.collector.ecs_config import load
 from tests.collector.otelcol import build_collector
 from tests.e2e.app import bootstrap
 from tests.e2e.local_config import LocalEndpoints, derive
+from tests.e2e.processes import ManagedProcess
 from tests.support import AWS_TEST_ENV, free_port, reset_moto, wait_for_http
 
 REPO = Path(__file__).resolve().parents[1]
 _SERVER_ERROR = SERVER_ERROR_MARKER.encode()
-
-
-class Child:
-    """One child process with its output in a file."""
-
-    def __init__(
-        self, argv: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None
-    ) -> None:
-        self.argv = list(argv)
-        self.log_path = log_path
-        self.env = dict(env) if env is not None else dict(os.environ)
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> int:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.argv, stdout=log, stderr=subprocess.STDOUT, env=self.env
-            )
-        return self.process.pid
-
-    @property
-    def pid(self) -> int:
-        if self.process is None:
-            raise RuntimeError(f"{self.argv[0]} is not running")
-        return self.process.pid
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def stop(self, timeout: float = 20.0) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=timeout)
 
 
 class Moto:
@@ -73,7 +33,8 @@ class Moto:
         argv = [sys.executable, "-m", "bench.emulator", str(self.port)]
         argv += [] if locked else ["--no-lock"]
         argv += ["--werkzeug"] if werkzeug else []
-        self.child = Child(
+        self.child = ManagedProcess(
+            "moto",
             argv,
             workdir / "moto.log",
             env={**os.environ, "MOTO_PORT": str(self.port)},
@@ -136,8 +97,8 @@ class Collector:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.sink_port = free_port()
-        self.sink = Child(
-            [sys.executable, "-m", "bench.sink", str(self.sink_port)], workdir / "sink.log"
+        self.sink = ManagedProcess(
+            "sink", [sys.executable, "-m", "bench.sink", str(self.sink_port)], workdir / "sink.log"
         )
         self.endpoints = LocalEndpoints(
             otlp_grpc_port=free_port(),
@@ -146,14 +107,15 @@ class Collector:
             remote_write_url=f"http://127.0.0.1:{self.sink_port}/api/v1/write",
             trace_file=workdir / "traces.jsonl",
         )
-        self.child: Child | None = None
+        self.child: ManagedProcess | None = None
 
     def start(self) -> None:
         self.sink.start()
         wait_for_http(f"http://127.0.0.1:{self.sink_port}/")
         config_path = self.workdir / "otel-collector-bench.yaml"
         config_path.write_text(yaml.safe_dump(bench_collector_config(self.endpoints)))
-        self.child = Child(
+        self.child = ManagedProcess(
+            "collector",
             [str(build_collector()), f"--config={config_path}"],
             self.workdir / "collector.log",
             env={
@@ -210,7 +172,7 @@ class App:
     def __init__(self, argv: Sequence[str], env: Mapping[str, str], log_path: Path, port: int):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.child = Child(argv, log_path, env)
+        self.child = ManagedProcess("app", argv, log_path, env)
 
     def start(self, timeout: float = 60.0) -> float:
         started = time.perf_counter()
