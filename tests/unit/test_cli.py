@@ -16,6 +16,8 @@ def test_telemetry_defaults_suit_the_adot_sidecar() -> None:
     assert TELEMETRY_DEFAULTS["OTEL_LOGS_EXPORTER"] == "none"
     assert TELEMETRY_DEFAULTS["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"] == "cumulative"
     assert "xray" in TELEMETRY_DEFAULTS["OTEL_PROPAGATORS"].split(",")
+    # The dashboards and the e2e tests name the stable HTTP metrics (http_route, no host).
+    assert TELEMETRY_DEFAULTS["OTEL_SEMCONV_STABILITY_OPT_IN"] == "http"
 
 
 def test_environment_overrides_the_defaults() -> None:
