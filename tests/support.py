@@ -92,7 +92,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def built_binary(script: str) -> Path:
-    """Run one of the Go build scripts (``scripts/build-*.sh``) and return the path it prints.
+    """Run one of the build scripts (``scripts/build-*.sh``) and return the path it prints.
 
     The first call on a machine builds (minutes); later calls return the cached binary.
     """
@@ -100,7 +100,7 @@ def built_binary(script: str) -> Path:
     result = subprocess.run(["bash", str(path)], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(
-            f"scripts/{script} failed (exit {result.returncode}); it needs Go and the Go "
-            f"module proxy:\n{result.stderr[-4000:]}"
+            f"scripts/{script} failed (exit {result.returncode}); see its header for what it "
+            f"needs:\n{result.stderr[-4000:]}"
         )
     return Path(result.stdout.strip().splitlines()[-1])
