@@ -8,8 +8,7 @@ change the exact totals the e2e tests compare with their ledger.
 from tests.dashboards.fixtures import (  # noqa: F401  (pytest finds fixtures by name)
     dashboard_traffic,
     degraded_apps,
-    loki,
-    shipped_logs,
+    delivered_logs,
 )
 
 # Every fixture of the e2e harness, whatever it grows to: this directory's tests need its stack.

@@ -1,11 +1,9 @@
-"""Fixtures of the dashboard checks: more traffic, a real Loki, and the app's logs in it."""
+"""Fixtures of the dashboard checks: more traffic, and the app's logs as the real Fluent Bit
+delivers them to Loki's push API."""
 
 import json
-import time
 import uuid
-from collections import defaultdict
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,27 +11,13 @@ import httpx
 import pytest
 
 from dashboards.semconv import REQUESTS
-from tests.dashboards.loki import Loki, build_loki, loki_output
 from tests.e2e.app import App
 from tests.e2e.processes import ManagedProcess, http_ok, poll
 from tests.e2e.prometheus import Prometheus
 from tests.e2e.traffic import Driver, Ledger, Traffic, new_patient, standard_traffic
+from tests.log_router.loki_receiver import LokiReceiver, PushedEntry
+from tests.log_router.router import LogRouter, build_fluent_bit, router_environment
 from tests.support import free_port
-
-# What the log router is given on ECS (infra/) and in docker compose, besides ENVIRONMENT: the
-# same environment name the app's metrics carry, so one dashboard variable selects both.
-SERVICE_NAME = "logger-app"
-
-
-# The FireLens record around each stdout line (REFERENCE.md, "FireLens").
-FIRELENS_FIELDS = {
-    "source": "stdout",
-    "container_id": "0123456789abcdef0123456789abcdef-1234567890",
-    "container_name": "app",
-    "ecs_cluster": "logger-app",
-    "ecs_task_arn": "arn:aws:ecs:us-east-1:123456789012:task/logger-app/0123456789abcdef",
-    "ecs_task_definition": "logger-app:7",
-}
 
 
 def _extras(driver: Driver, traffic: Traffic) -> None:
@@ -155,54 +139,35 @@ def degraded_apps(
 
 
 @pytest.fixture(scope="session")
-def loki(workdir: Path) -> Iterator[Loki]:
-    server = Loki(build_loki(), workdir)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-
-
-def _firelens_record(line: dict[str, Any]) -> dict[str, Any]:
-    """The record fluent-bit.conf's parser filter leaves: the app's JSON keys beside the
-    FireLens ones (Reserve_Data On)."""
-    return {**FIRELENS_FIELDS, **line}
-
-
-@pytest.fixture(scope="session")
-def shipped_logs(
-    loki: Loki,
+def delivered_logs(
+    workdir: Path,
     app: App,
     degraded_apps: list[DegradedApp],
     prometheus: Prometheus,
     dashboard_traffic: Traffic,
-) -> list[dict[str, Any]]:
-    """Every JSON line the app wrote, pushed to Loki with the labels, structured metadata and
-    removed keys of fluent-bit.conf's [OUTPUT]; returns the lines as the app wrote them."""
+) -> list[PushedEntry]:
+    """Every line the app processes wrote to stdout, through the real Fluent Bit running
+    fluent-bit.conf behind the FireLens stand-in, as Loki's push API receives them."""
     [environment] = {s["deployment_environment"] for s in prometheus.series(REQUESTS)}
-    router_env = {"SERVICE_NAME": SERVICE_NAME, "ENVIRONMENT": environment}
-    output = loki_output()
-    lines = app.log_lines() + [line for d in degraded_apps for line in d.log_lines()]
-    streams: dict[tuple[tuple[str, str], ...], list[list[Any]]] = defaultdict(list)
-    for line in lines:
-        record = _firelens_record(line)
-        labels = output.labels(record, router_env)
-        metadata = {k: str(record[k]) for k in output.structured_metadata if k in record}
-        body = {k: v for k, v in record.items() if k not in output.removed_keys}
-        timestamp = datetime.fromisoformat(line["time"].replace("Z", "+00:00")).timestamp()
-        # fluent-bit.conf's Line_Format json writes compact JSON.
-        entry = [str(int(timestamp * 1e9)), json.dumps(body, separators=(",", ":")), metadata]
-        streams[tuple(sorted(labels.items()))].append(entry)
-    loki.push(
-        [
-            {"stream": dict(labels), "values": sorted(values, key=lambda v: int(v[0]))}
-            for labels, values in streams.items()
-        ]
+    lines = [
+        line
+        for process in (app.process, *(d.process for d in degraded_apps))
+        for line in process.output().splitlines()
+        if line.strip()
+    ]
+    loki = LokiReceiver(free_port())
+    loki.start()
+    router = LogRouter(
+        build_fluent_bit(),
+        workdir / "dashboards-log-router",
+        router_environment(loki.port, environment=environment),
     )
-    # Queryable as soon as the ingester has it; give it a moment.
-    deadline = time.monotonic() + 30
-    while not loki.query_range('{service=~".+"}', time.time() - 3600, time.time())["result"]:
-        assert time.monotonic() < deadline, "Loki did not return the pushed lines"
-        time.sleep(0.5)
-    return lines
+    try:
+        router.start()
+        router.send(lines)
+        entries = poll(loki.snapshot, until=lambda got: len(got) >= len(lines), timeout=60)
+    finally:
+        router.stop()
+        loki.stop()
+    assert len(entries) == len(lines), f"{len(entries)} of {len(lines)} lines delivered"
+    return entries
