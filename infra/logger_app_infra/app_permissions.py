@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 
 
 class Process(Enum):
@@ -82,6 +83,18 @@ XRAY_WRITE_ACTIONS = [
     "xray:PutTelemetryRecords",
     "xray:PutTraceSegments",
 ]
+
+
+# The log router's cloudwatch_logs output creates its stream per task, then puts events; the log
+# group is created (encrypted, with its retention) by infra, never by the router.
+DURABLE_LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
+
+
+def durable_log_statement(log_group: logs.ILogGroup) -> iam.PolicyStatement:
+    # log_group_arn ends in ":*", which covers the group's streams and nothing else.
+    return iam.PolicyStatement(
+        sid="DurableLogCopy", actions=DURABLE_LOG_ACTIONS, resources=[log_group.log_group_arn]
+    )
 
 
 def task_role_statements(

@@ -11,7 +11,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from .app_permissions import AppResources, Process, task_role_statements
+from .app_permissions import AppResources, Process, durable_log_statement, task_role_statements
 from .config import DeploymentConfig
 from .images import ImageCatalog
 from .log_groups import encrypted_log_group
@@ -22,6 +22,11 @@ APP_CONTAINER = "app"
 COLLECTOR_CONTAINER = "aws-otel-collector"
 LOG_ROUTER_CONTAINER = "log-router"
 LOG_ROUTER_CONFIG_FILE = "/extra.conf"  # where infra/images/log-router/Dockerfile puts it
+# fluent-bit.conf re-emits every app record under buffered.<tag>: all of them get the copy.
+DURABLE_COPY_MATCH = "buffered.*"
+# Audits and incident reviews of PHI access reach back years; HIPAA keeps required records six
+# years (45 CFR 164.316(b)(2)). Loki keeps what staff browse for much less (images/loki).
+DURABLE_LOG_RETENTION = logs.RetentionDays.SIX_YEARS
 
 SERVICE_NAMES = {Process.API: "logger-app", Process.WORKER: "logger-app-worker"}
 WORKER_COMMAND = ["logger-app", "worker"]
@@ -81,6 +86,10 @@ class AppTaskDefinition(Construct):
         sidecar_logs = encrypted_log_group(
             self, "SidecarLogs", retention=logs.RetentionDays.ONE_MONTH
         )
+        # The app's log lines, copied by the log router beside Loki (fluent-bit.conf).
+        self.durable_logs = encrypted_log_group(
+            self, "DurableLogs", retention=DURABLE_LOG_RETENTION
+        )
 
         self.collector = self.task_definition.add_container(
             COLLECTOR_CONTAINER,
@@ -133,6 +142,8 @@ class AppTaskDefinition(Construct):
                 "SERVICE_NAME": SERVICE_NAMES[process],
                 "ENVIRONMENT": config.environment,
                 "AWS_REGION": region,
+                "CLOUDWATCH_LOG_GROUP": self.durable_logs.log_group_name,
+                "CLOUDWATCH_MATCH": DURABLE_COPY_MATCH,
             },
             # The router's own logs must not go through itself.
             logging=ecs.LogDrivers.aws_logs(stream_prefix="log-router", log_group=sidecar_logs),
@@ -167,6 +178,7 @@ class AppTaskDefinition(Construct):
 
         for statement in task_role_statements(process, resources, region):
             self.task_definition.add_to_task_role_policy(statement)
+        self.task_definition.add_to_task_role_policy(durable_log_statement(self.durable_logs))
         suppress_task_definition_findings(self.task_definition)
         suppress(
             self.task_definition.task_role,

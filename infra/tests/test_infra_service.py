@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from infra_helpers import (
     as_list,
     container,
@@ -113,6 +114,21 @@ def test_log_router_is_firelens_with_the_file_config(prod: LoggerAppStacks) -> N
     assert router["LogConfiguration"]["LogDriver"] == "awslogs"
 
 
+@pytest.mark.parametrize("worker", [False, True], ids=["api", "worker"])
+def test_log_router_copies_every_record_to_its_own_encrypted_log_group(
+    prod: LoggerAppStacks, worker: bool
+) -> None:
+    env = environment(container(_task(prod, worker), "log-router"))
+    assert env["CLOUDWATCH_MATCH"] == "buffered.*"  # the tag fluent-bit.conf re-emits under
+    (group_ref,) = env["CLOUDWATCH_LOG_GROUP"].values()
+    group = resources(prod.service, "AWS::Logs::LogGroup")[group_ref]
+    assert "DurableLogs" in group_ref
+    # Six years, as HIPAA keeps required records; kept when the stack goes.
+    assert group["Properties"]["RetentionInDays"] == 2192
+    assert "Fn::GetAtt" in group["Properties"]["KmsKeyId"]
+    assert group["DeletionPolicy"] == "Retain"
+
+
 def test_app_logs_go_through_firelens(prod: LoggerAppStacks) -> None:
     assert container(_task(prod), "app")["LogConfiguration"]["LogDriver"] == "awsfirelens"
 
@@ -161,6 +177,7 @@ def _check_role(
         "DataKeyViaTablesAndQueue",
         "PrometheusRemoteWrite",
         "XRayWrite",
+        "DurableLogCopy",
     }
     assert set(by_sid) == expected_sids
     for table, actions in table_actions.items():
@@ -174,6 +191,12 @@ def _check_role(
     assert as_list(by_sid["PrometheusRemoteWrite"]["Action"]) == ["aps:RemoteWrite"]
     assert "PrometheusWorkspace" in str(by_sid["PrometheusRemoteWrite"]["Resource"])
     assert "kms:ViaService" in by_sid["DataKeyViaTablesAndQueue"]["Condition"]["StringEquals"]
+    assert sorted(as_list(by_sid["DurableLogCopy"]["Action"])) == [
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    ]
+    (durable_logs,) = as_list(by_sid["DurableLogCopy"]["Resource"])
+    assert "DurableLogs" in str(durable_logs)
     for statement in found:
         actions = as_list(statement["Action"])
         assert not any(action.endswith("*") for action in actions), actions
