@@ -4,10 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-# Go tools (the collector's and Loki's builds, actionlint) live here on a fresh machine.
+# Go tools (the collector's build, actionlint) live here on a fresh machine.
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
-.PHONY: install run test lint types unit e2e bench synth dashboards clean collector loki tools
+.PHONY: install run test lint types unit e2e bench synth dashboards clean collector fluent-bit tools
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,12 +34,18 @@ unit: install
 collector:
 	scripts/ensure-e2e-tools.sh >/dev/null
 
-# Loki built from its Go module (cached the same way), for the dashboards' LogQL checks.
-loki:
-	scripts/build-loki.sh >/dev/null
+# Fluent Bit built from source (../shared/vendor, or FLUENT_BIT_SOURCE), cached the same way,
+# for the log-path tests (tests/log_router).
+fluent-bit:
+	scripts/build-fluent-bit.sh >/dev/null
+
+# Grafana's LogQL grammar (@grafana/lezer-logql, locked), for the dashboards' LogQL checks.
+LOGQL := tests/dashboards/logql
+$(LOGQL)/node_modules/.package-lock.json: $(LOGQL)/package-lock.json
+	npm ci --prefix $(LOGQL) --no-audit --no-fund --loglevel=error
 
 # What tests/deploy runs: actionlint (go install, pinned), ShellCheck and promtool (apt-get).
-tools: collector loki
+tools: collector fluent-bit $(LOGQL)/node_modules/.package-lock.json
 	scripts/install-deploy-tools.sh
 
 test: lint types tools
