@@ -1,0 +1,122 @@
+"""The push-API receiver decodes both encodings Loki accepts. The protobuf payload is built with
+the protobuf library from Loki's message definitions (pkg/push/push.proto), not with the
+receiver's own decoder, and compressed with snappy as Promtail and Grafana Alloy send it."""
+
+import gzip
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import cramjam
+import httpx
+import pytest
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+from tests.log_router.loki_receiver import PUSH_PATH, LokiReceiver, PushedEntry
+from tests.support import free_port
+
+FIELD = descriptor_pb2.FieldDescriptorProto
+
+
+def _push_request_class() -> Any:
+    """logproto.PushRequest, declared from push.proto's field numbers and types."""
+    proto = descriptor_pb2.FileDescriptorProto(name="push.proto", package="logproto")
+
+    def message(name: str, *fields: tuple[str, int, int, str | None, bool]) -> None:
+        described = proto.message_type.add(name=name)
+        for field_name, number, kind, type_name, repeated in fields:
+            field = described.field.add(
+                name=field_name,
+                number=number,
+                type=kind,
+                label=FIELD.LABEL_REPEATED if repeated else FIELD.LABEL_OPTIONAL,
+            )
+            if type_name:
+                field.type_name = type_name
+
+    message(
+        "Timestamp",
+        ("seconds", 1, FIELD.TYPE_INT64, None, False),
+        ("nanos", 2, FIELD.TYPE_INT32, None, False),
+    )
+    message(
+        "LabelPair",
+        ("name", 1, FIELD.TYPE_STRING, None, False),
+        ("value", 2, FIELD.TYPE_STRING, None, False),
+    )
+    message(
+        "Entry",
+        ("timestamp", 1, FIELD.TYPE_MESSAGE, ".logproto.Timestamp", False),
+        ("line", 2, FIELD.TYPE_STRING, None, False),
+        ("structuredMetadata", 3, FIELD.TYPE_MESSAGE, ".logproto.LabelPair", True),
+    )
+    message(
+        "Stream",
+        ("labels", 1, FIELD.TYPE_STRING, None, False),
+        ("entries", 2, FIELD.TYPE_MESSAGE, ".logproto.Entry", True),
+        ("hash", 3, FIELD.TYPE_UINT64, None, False),
+    )
+    message("PushRequest", ("streams", 1, FIELD.TYPE_MESSAGE, ".logproto.Stream", True))
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(proto)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("logproto.PushRequest"))
+
+
+@pytest.fixture
+def receiver() -> Iterator[LokiReceiver]:
+    started = LokiReceiver(free_port())
+    started.start()
+    yield started
+    started.stop()
+
+
+EXPECTED = PushedEntry(
+    labels={"service": "logger-app", "level": "INFO"},
+    timestamp_ns=1_795_950_000_123_456_789,
+    line='{"message":"hello \\"there\\""}',
+    structured_metadata={"ecs_task_definition": "logger-app:7"},
+)
+
+
+def test_protobuf_with_snappy(receiver: LokiReceiver) -> None:
+    request = _push_request_class()()
+    stream = request.streams.add(labels='{service="logger-app", level="INFO"}')
+    entry = stream.entries.add(line=EXPECTED.line)
+    entry.timestamp.seconds, entry.timestamp.nanos = divmod(EXPECTED.timestamp_ns, 10**9)
+    entry.structuredMetadata.add(name="ecs_task_definition", value="logger-app:7")
+    body = bytes(cramjam.snappy.compress_raw(request.SerializeToString()))
+    response = httpx.post(
+        receiver.url + PUSH_PATH,
+        content=body,
+        headers={"Content-Type": "application/x-protobuf"},
+    )
+    assert response.status_code == 204
+    assert receiver.snapshot() == [EXPECTED]
+
+
+def test_gzipped_json(receiver: LokiReceiver) -> None:
+    payload = {
+        "streams": [
+            {
+                "stream": EXPECTED.labels,
+                "values": [
+                    [str(EXPECTED.timestamp_ns), EXPECTED.line, EXPECTED.structured_metadata]
+                ],
+            }
+        ]
+    }
+    response = httpx.post(
+        receiver.url + PUSH_PATH,
+        content=gzip.compress(json.dumps(payload).encode()),
+        headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+    )
+    assert response.status_code == 204
+    assert receiver.snapshot() == [EXPECTED]
+
+
+def test_an_unknown_encoding_is_refused(receiver: LokiReceiver) -> None:
+    response = httpx.post(
+        receiver.url + PUSH_PATH, content=b"x", headers={"Content-Type": "text/plain"}
+    )
+    assert response.status_code == 400
+    assert receiver.snapshot() == []
