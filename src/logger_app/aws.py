@@ -4,6 +4,7 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -11,6 +12,7 @@ import anyio.to_thread
 import boto3
 from botocore.config import Config
 from botocore.exceptions import (
+    BotoCoreError,
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
@@ -47,6 +49,9 @@ UNAVAILABLE_ERROR_CODES = frozenset(
         "KMSThrottlingException",
     }
 )
+# What the domain code understands and answers itself: a condition it set did not hold.
+CONFLICT_CODES = frozenset({"ConditionalCheckFailed", "ConditionalCheckFailedException"})
+TRANSACTION_CANCELED = "TransactionCanceledException"
 
 UNREACHABLE_ERRORS = (
     EndpointConnectionError,
@@ -54,6 +59,50 @@ UNREACHABLE_ERRORS = (
     ReadTimeoutError,
     ConnectionClosedError,
 )
+
+
+class Failure(Enum):
+    """What an AWS error means for the caller."""
+
+    UNAVAILABLE = "unavailable"  # throttling, 5xx, unreachable: the same call may succeed later
+    PERMANENT = "permanent"  # access denied, missing resource, invalid request: it will not
+    CONFLICT = "conflict"  # a condition the caller set did not hold: the domain decides
+
+
+def error_code(error: BaseException) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "")) or type(error).__name__
+    return type(error).__name__
+
+
+def cancellation_codes(error: ClientError) -> list[str]:
+    """A cancelled transaction's reason per item, in item order ("None" where it held)."""
+    reasons = error.response.get("CancellationReasons", [])
+    return [str(reason.get("Code", "None")) for reason in reasons]
+
+
+def classify(error: BaseException) -> Failure:
+    """The one classification of AWS errors, for requests, the outbox, the worker and
+    readiness alike."""
+    if isinstance(error, UNREACHABLE_ERRORS):
+        return Failure.UNAVAILABLE
+    if isinstance(error, BotoCoreError):
+        return Failure.PERMANENT  # e.g. no credentials, or a parameter botocore refuses
+    if not isinstance(error, ClientError):
+        return Failure.PERMANENT
+    code = error_code(error)
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    if code in UNAVAILABLE_ERROR_CODES or status >= 500:
+        return Failure.UNAVAILABLE
+    if code in CONFLICT_CODES:
+        return Failure.CONFLICT
+    if code == TRANSACTION_CANCELED:
+        reasons = set(cancellation_codes(error)) - {"None"}
+        if reasons & UNAVAILABLE_ERROR_CODES:
+            return Failure.UNAVAILABLE
+        if reasons and reasons <= CONFLICT_CODES:
+            return Failure.CONFLICT
+    return Failure.PERMANENT
 
 
 class AwsUnavailableError(Exception):
@@ -64,14 +113,24 @@ class AwsUnavailableError(Exception):
         self.service = service
 
 
-def is_unavailable(error: BaseException) -> bool:
-    if isinstance(error, UNREACHABLE_ERRORS):
-        return True
-    if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code", "")
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return code in UNAVAILABLE_ERROR_CODES or status >= 500
-    return False
+class AwsPermanentError(Exception):
+    """An AWS call that will fail again as it is (access denied, missing table, invalid
+    request): a fault of this deployment, not of the client, and not worth a retry."""
+
+    def __init__(self, service: str, code: str, message: str) -> None:
+        super().__init__(f"{service} refused the call: {code}: {message}")
+        self.service = service
+        self.code = code
+        self.message = message
+
+    @classmethod
+    def from_error(cls, service: str, error: BaseException) -> "AwsPermanentError":
+        message = (
+            str(error.response.get("Error", {}).get("Message", ""))
+            if isinstance(error, ClientError)
+            else str(error)
+        )
+        return cls(service, error_code(error), message[:300])
 
 
 @dataclass(frozen=True)
@@ -83,22 +142,26 @@ class AwsClients:
     async def call(self, service: str, operation: Callable[..., T], /, **kwargs: Any) -> T:
         """Run a blocking boto3 call in the worker threads; the event loop never waits on it.
 
+        Errors come out classified: AwsUnavailableError, AwsPermanentError, or the ClientError
+        itself for a conflict (a condition the caller set did not hold).
+
         The OpenTelemetry context travels with the call (anyio copies context variables into the
         thread), so botocore's client span is a child of the request's server span.
         """
         started = time.perf_counter()
-        outcome = "error"
+        outcome = "ok"
         try:
-            result = await anyio.to_thread.run_sync(
+            return await anyio.to_thread.run_sync(
                 functools.partial(operation, **kwargs), limiter=self.limiter
             )
-            outcome = "ok"
-            return result
-        except Exception as error:
-            if is_unavailable(error):
-                outcome = "unavailable"
+        except (BotoCoreError, ClientError) as error:
+            failure = classify(error)
+            outcome = "error" if failure is Failure.PERMANENT else failure.value
+            if failure is Failure.UNAVAILABLE:
                 raise AwsUnavailableError(service) from error
-            raise
+            if failure is Failure.PERMANENT:
+                raise AwsPermanentError.from_error(service, error) from error
+            raise  # a conflict: the caller's own condition, for the domain to answer
         finally:
             metrics.aws_call_duration.record(
                 time.perf_counter() - started,

@@ -38,6 +38,7 @@ aws_call_duration = _meter.create_histogram(
     "logger_app.aws.call.duration",
     unit="s",
     description="Duration of each DynamoDB and SQS call, botocore's retries included, by "
-    "service, operation and outcome (ok, unavailable, error).",
+    "service, operation and outcome (ok; conflict: a condition of ours did not hold; "
+    "unavailable; error: a permanent failure).",
     explicit_bucket_boundaries_advisory=[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 )

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from logger_app.aws import AwsUnavailableError
+from logger_app.aws import AwsPermanentError, AwsUnavailableError, error_code
 from logger_app.settings import Settings
 from logger_app.tracing import current_trace_id
 
@@ -91,6 +91,15 @@ def _validation_problem(error: RequestValidationError) -> Problem:
     )
 
 
+def _internal_error() -> Problem:
+    return Problem(
+        500,
+        "internal-error",
+        "Internal error",
+        "Something went wrong on our side. Quote the trace id when you report it.",
+    )
+
+
 _HTTP_TITLES = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
 
 
@@ -118,7 +127,7 @@ def install_problem_handlers(app: FastAPI, settings: Settings) -> None:
             extra={
                 "event": "dependency.unavailable",
                 "dependency": exc.service,
-                "error": type(exc.__cause__ or exc).__name__,
+                "error": error_code(exc.__cause__ or exc),
             },
         )
         return problem_response(
@@ -131,19 +140,28 @@ def install_problem_handlers(app: FastAPI, settings: Settings) -> None:
             )
         )
 
+    async def on_permanent(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AwsPermanentError)
+        # Not the client's fault and not worth a retry: a misconfigured deployment (missing
+        # table, missing permission). The log says which, for whoever is paged.
+        logger.error(
+            "dependency refused the call",
+            extra={
+                "event": "request.failed",
+                "dependency": exc.service,
+                "error": exc.code,
+                "error_message": exc.message,
+            },
+        )
+        return problem_response(_internal_error())
+
     async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
         logger.error("unexpected error", extra={"event": "request.failed"}, exc_info=exc)
-        return problem_response(
-            Problem(
-                500,
-                "internal-error",
-                "Internal error",
-                "Something went wrong on our side. Quote the trace id when you report it.",
-            )
-        )
+        return problem_response(_internal_error())
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(AwsUnavailableError, on_unavailable)
+    app.add_exception_handler(AwsPermanentError, on_permanent)
     app.add_exception_handler(Exception, on_unexpected)

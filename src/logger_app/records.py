@@ -45,7 +45,7 @@ class RecordService:
                 "doctor_id": record.doctor_id,
             },
         )
-        outcome = {"kind": record.kind.value, "outcome": "failed"}
+        outcome = "failed"
         try:
             await self._clients.call(
                 "DynamoDB",
@@ -61,16 +61,13 @@ class RecordService:
                     self._outbox.put(event),
                 ],
             )
+            outcome = "created"
         except ClientError as error:
-            metrics.records.add(1, outcome)
-            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
-                raise AwsUnavailableError("DynamoDB") from error
-            raise
-        except AwsUnavailableError:
-            metrics.records.add(1, outcome)
-            raise
+            # The only condition: a new id and timestamp. On a clash, a retry gets a new one.
+            raise AwsUnavailableError("DynamoDB") from error
+        finally:
+            metrics.records.add(1, {"kind": record.kind.value, "outcome": outcome})
 
-        metrics.records.add(1, {**outcome, "outcome": "created"})
         logger.info(
             "record created",
             extra={

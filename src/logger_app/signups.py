@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from logger_app import metrics
-from logger_app.aws import AwsClients, AwsUnavailableError
+from logger_app.aws import AwsClients, cancellation_codes
 from logger_app.clock import utc_now
 from logger_app.events import Event
 from logger_app.outbox import Outbox
@@ -26,9 +26,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
-_RETRYABLE_CANCELLATIONS = frozenset(
-    {"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"}
-)
+# The sign-up outcome of each answer that is not a success; anything else is "failed".
+_PROBLEM_OUTCOMES = {"email-already-registered": "duplicate", "idempotency-key-reused": "rejected"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +58,19 @@ class SignupService:
         self._outbox = outbox
 
     async def sign_up(self, request: SignupRequest, key: str | None) -> SignupResult:
+        """Every sign-up is counted here, once, by how it ended."""
+        outcome = "failed"
+        try:
+            result = await self._sign_up(request, key)
+            outcome = "replayed" if result.replayed else "created"
+            return result
+        except Problem as problem:
+            outcome = _PROBLEM_OUTCOMES.get(problem.slug, outcome)
+            raise
+        finally:
+            metrics.signups.add(1, {"outcome": outcome})
+
+    async def _sign_up(self, request: SignupRequest, key: str | None) -> SignupResult:
         patient_id = uuid.uuid4()
         response = SignupResponse(patient_id=patient_id, created_at=utc_now())
         event = Event(
@@ -71,13 +83,9 @@ class SignupService:
             await self._clients.call(
                 "DynamoDB", self._clients.dynamodb.transact_write_items, TransactItems=items
             )
-        except ClientError as error:
-            return await self._on_cancelled(error, request, key)
-        except AwsUnavailableError:
-            metrics.signups.add(1, {"outcome": "failed"})
-            raise
+        except ClientError as error:  # a conflict: the guard or the key was there already
+            return await self._on_conflict(error, request, key)
 
-        metrics.signups.add(1, {"outcome": "created"})
         logger.info(
             "patient signed up",
             extra={"event": "signup.created", "patient_id": str(patient_id)},
@@ -122,23 +130,15 @@ class SignupService:
             }
         }
 
-    async def _on_cancelled(
+    async def _on_conflict(
         self, error: ClientError, request: SignupRequest, key: str | None
     ) -> SignupResult:
-        if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-            raise error
-        codes = [
-            reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])
-        ]
-        if _RETRYABLE_CANCELLATIONS.intersection(codes):
-            metrics.signups.add(1, {"outcome": "failed"})
-            raise AwsUnavailableError("DynamoDB") from error
+        codes = cancellation_codes(error)
         # Items are [patient, email guard, idempotency key?]: a used key wins over a used email,
         # because a replay of the first request also finds its own email already taken.
         if key is not None and len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
             return await self._replay(request, key)
         if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-            metrics.signups.add(1, {"outcome": "duplicate"})
             logger.info(
                 "sign-up for an email already registered", extra={"event": "signup.duplicate"}
             )
@@ -160,14 +160,12 @@ class SignupService:
         )
         item = stored.get("Item")
         if item is None or item["fingerprint"]["S"] != fingerprint(request):
-            metrics.signups.add(1, {"outcome": "rejected"})
             raise Problem(
                 409,
                 "idempotency-key-reused",
                 "Idempotency key already used",
                 "This Idempotency-Key was used for a different request; use a new key.",
             )
-        metrics.signups.add(1, {"outcome": "replayed"})
         logger.info("sign-up replayed", extra={"event": "signup.replayed"})
         return SignupResult(
             SignupResponse.model_validate_json(item["response"]["S"]), replayed=True

@@ -99,3 +99,72 @@ def test_unknown_route_and_method_are_problems(client: TestClient) -> None:
     wrong_method = client.delete("/v1/signups")
     assert wrong_method.status_code == 405
     assert wrong_method.json()["type"] == "urn:logger-app:problem:method-not-allowed"
+
+
+RECORD = {"patient_id": str(uuid.uuid4()), "doctor_id": "dr-house", "kind": "note"}
+
+
+def _permanent_failure(logs: Logs) -> dict[str, str]:
+    [line] = [line for line in logs() if line["event"] == "request.failed"]
+    assert line["level"] == "ERROR"
+    assert line["dependency"] == "DynamoDB"
+    return line
+
+
+def test_a_sign_up_refused_for_good_is_a_500_counted_as_failed(
+    make_client: AppFactory, counters: Counters, logs: Logs
+) -> None:
+    client = make_client(patients_table="logger-app-records")  # another key schema
+    before = counters.value("logger_app.signups", outcome="failed")
+
+    response = client.post("/v1/signups", json=PATIENT)
+
+    assert response.status_code == 500
+    assert "retry-after" not in response.headers
+    assert counters.value("logger_app.signups", outcome="failed") == before + 1
+    line = _permanent_failure(logs)
+    # AWS's own code and message, for whoever is paged.
+    assert line["error"] == "TransactionCanceledException"
+    assert line["error_message"]
+
+
+def test_a_record_refused_for_good_is_a_500_not_a_retry(
+    make_client: AppFactory, counters: Counters, logs: Logs
+) -> None:
+    client = make_client(records_table="logger-app-patients")  # another key schema
+    before = counters.value("logger_app.records", kind="note", outcome="failed")
+
+    response = client.post("/v1/records", json=RECORD)
+
+    assert response.status_code == 500
+    assert "retry-after" not in response.headers
+    assert counters.value("logger_app.records", kind="note", outcome="failed") == before + 1
+    assert _permanent_failure(logs)["error"] == "TransactionCanceledException"
+
+
+def test_a_missing_table_on_read_is_a_500_with_the_aws_code(
+    make_client: AppFactory, logs: Logs
+) -> None:
+    client = make_client(records_table="no-such-table")
+
+    response = client.get(f"/v1/records/{uuid.uuid4()}")
+
+    assert response.status_code == 500
+    assert _permanent_failure(logs)["error"] == "ResourceNotFoundException"
+
+
+def test_a_queue_that_refuses_for_good_is_an_error_with_its_cause(
+    make_client: AppFactory, aws: str, logs: Logs
+) -> None:
+    client = make_client(queue_name="no-such-queue")
+
+    response = client.post("/v1/signups", json=PATIENT)
+
+    assert response.status_code == 201  # saved; the event waits in the outbox
+    [line] = [line for line in logs() if line["event"] == "event.publish_failed"]
+    assert line["level"] == "ERROR"
+    assert line["dependency"] == "SQS"
+    assert "NonExistentQueue" in line["error"]
+    assert line["error_message"]
+    [pending] = boto3.client("dynamodb").scan(TableName="logger-app-outbox")["Items"]
+    assert response.json()["patient_id"] in pending["event"]["S"]

@@ -1,27 +1,53 @@
-from botocore.exceptions import ClientError, EndpointConnectionError
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
-from logger_app.aws import create_clients, is_unavailable
+from logger_app.aws import Failure, classify, create_clients, error_code
 from logger_app.settings import Settings
 
 
-def client_error(code: str, status: int = 400) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": ""}, "ResponseMetadata": {"HTTPStatusCode": status}},
-        "PutItem",
-    )
+def client_error(code: str, status: int = 400, reasons: list[str] | None = None) -> ClientError:
+    response: dict[str, object] = {
+        "Error": {"Code": code, "Message": "why"},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    if reasons is not None:
+        response["CancellationReasons"] = [{"Code": reason} for reason in reasons]
+    return ClientError(response, "TransactWriteItems")  # type: ignore[arg-type]
 
 
-def test_throttling_outages_and_unreachable_are_unavailable() -> None:
-    assert is_unavailable(client_error("ProvisionedThroughputExceededException"))
-    assert is_unavailable(client_error("ThrottlingException"))
-    assert is_unavailable(client_error("AnythingElse", status=503))
-    assert is_unavailable(EndpointConnectionError(endpoint_url="http://127.0.0.1:1"))
-
-
-def test_request_errors_are_not_unavailable() -> None:
-    assert not is_unavailable(client_error("ValidationException"))
-    assert not is_unavailable(client_error("ConditionalCheckFailedException"))
-    assert not is_unavailable(ValueError("bug"))
+@pytest.mark.parametrize(
+    ("error", "failure"),
+    [
+        (client_error("ProvisionedThroughputExceededException"), Failure.UNAVAILABLE),
+        (client_error("ThrottlingException"), Failure.UNAVAILABLE),
+        (client_error("AnythingElse", status=503), Failure.UNAVAILABLE),
+        (EndpointConnectionError(endpoint_url="http://127.0.0.1:1"), Failure.UNAVAILABLE),
+        (client_error("AccessDeniedException"), Failure.PERMANENT),
+        (client_error("ResourceNotFoundException"), Failure.PERMANENT),
+        (client_error("ValidationException"), Failure.PERMANENT),
+        (NoCredentialsError(), Failure.PERMANENT),
+        (client_error("ConditionalCheckFailedException"), Failure.CONFLICT),
+        # A cancelled transaction means what its items' reasons say.
+        (
+            client_error("TransactionCanceledException", reasons=["None", "ThrottlingError"]),
+            Failure.UNAVAILABLE,
+        ),
+        (
+            client_error(
+                "TransactionCanceledException", reasons=["None", "ConditionalCheckFailed"]
+            ),
+            Failure.CONFLICT,
+        ),
+        (
+            client_error("TransactionCanceledException", reasons=["ValidationError", "None"]),
+            Failure.PERMANENT,
+        ),
+        (ValueError("bug"), Failure.PERMANENT),
+    ],
+    ids=lambda value: error_code(value) if isinstance(value, Exception) else value.value,
+)
+def test_one_classification_of_aws_errors(error: Exception, failure: Failure) -> None:
+    assert classify(error) is failure
 
 
 def test_thread_pool_and_connection_pool_are_sized_together() -> None:
