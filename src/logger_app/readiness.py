@@ -1,11 +1,10 @@
-"""Readiness: can this process reach its DynamoDB tables and its SQS queue right now?"""
+"""Readiness: can this process reach every table and queue a request needs, right now?"""
 
 from collections.abc import Awaitable, Callable
 
 import anyio
-from botocore.exceptions import BotoCoreError, ClientError
 
-from logger_app.aws import AwsUnavailableError
+from logger_app.aws import AwsPermanentError, AwsUnavailableError, error_code
 from logger_app.services import Services
 from logger_app.tracing import untraced
 
@@ -29,6 +28,7 @@ async def check_dependencies(services: Services) -> dict[str, str]:
     checks: dict[str, Callable[[], Awaitable[None]]] = {
         "records_table": lambda: table(settings.records_table),
         "patients_table": lambda: table(settings.patients_table),
+        "outbox_table": lambda: table(settings.outbox_table),
         "queue": queue,
     }
     results: dict[str, str] = {}
@@ -37,9 +37,9 @@ async def check_dependencies(services: Services) -> dict[str, str]:
         try:
             await check()
         except AwsUnavailableError as error:
-            results[name] = type(error.__cause__ or error).__name__
-        except (BotoCoreError, ClientError) as error:
-            results[name] = type(error).__name__
+            results[name] = error_code(error.__cause__ or error)
+        except AwsPermanentError as error:
+            results[name] = error.code
         else:
             results[name] = "ok"
 

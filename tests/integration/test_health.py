@@ -1,3 +1,4 @@
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.support import free_port
@@ -13,16 +14,25 @@ def test_ready_when_tables_and_queue_are_reachable(client: TestClient) -> None:
     assert set(response.json()["checks"].values()) == {"ok"}
 
 
-def test_not_ready_names_the_missing_dependency(make_client: object) -> None:
-    client = make_client(records_table="no-such-table")  # type: ignore[operator]
+DEPENDENCIES = {
+    "records_table": ("records_table", "no-such-table", "ResourceNotFoundException"),
+    "patients_table": ("patients_table", "no-such-table", "ResourceNotFoundException"),
+    "outbox_table": ("outbox_table", "no-such-table", "ResourceNotFoundException"),
+    "queue": ("queue_name", "no-such-queue", "AWS.SimpleQueueService.NonExistentQueue"),
+}
+
+
+@pytest.mark.parametrize("dependency", DEPENDENCIES)
+def test_not_ready_names_each_missing_dependency(make_client: object, dependency: str) -> None:
+    setting, missing, code = DEPENDENCIES[dependency]
+    client = make_client(**{setting: missing})  # type: ignore[operator]
 
     response = client.get("/readyz")
 
     assert response.status_code == 503
     assert response.headers["retry-after"]
     checks = response.json()["checks"]
-    assert checks["records_table"] == "ResourceNotFoundException"
-    assert checks["patients_table"] == checks["queue"] == "ok"
+    assert checks == {name: code if name == dependency else "ok" for name in DEPENDENCIES}
 
 
 def test_not_ready_when_aws_is_unreachable(make_client: object, monkeypatch: object) -> None:
