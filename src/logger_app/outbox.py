@@ -12,10 +12,9 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from botocore.exceptions import BotoCoreError, ClientError
 
 from logger_app import metrics
-from logger_app.aws import AwsClients, AwsUnavailableError
+from logger_app.aws import AwsClients, AwsPermanentError, AwsUnavailableError, error_code
 from logger_app.clock import seconds_ago
 from logger_app.events import Event, EventPublisher
 from logger_app.tracing import continuing, untraced
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SHARDS = 8
-_PUBLISH_ERRORS = (AwsUnavailableError, BotoCoreError, ClientError)
+_AWS_ERRORS = (AwsUnavailableError, AwsPermanentError)
 
 
 def _shard(event_id: str) -> str:
@@ -60,16 +59,14 @@ class Outbox:
         """Publish, then remove the entry. On failure the entry stays for the next drain."""
         try:
             await self._publisher.send(event)
-        except _PUBLISH_ERRORS as error:
+        except _AWS_ERRORS as error:
             metrics.queue_publishes.add(1, {"event": event.type, "outcome": "failed"})
-            logger.warning(
+            _log_failure(
+                error,
                 "event not published yet; kept in the outbox",
-                extra={
-                    "event": "event.publish_failed",
-                    "event_type": event.type,
-                    "event_id": event.id,
-                    "error": type(error.__cause__ or error).__name__,
-                },
+                event="event.publish_failed",
+                event_type=event.type,
+                event_id=event.id,
             )
             return False
         metrics.queue_publishes.add(1, {"event": event.type, "outcome": "published"})
@@ -80,12 +77,14 @@ class Outbox:
                 TableName=self._table,
                 Key={"pk": {"S": _shard(event.id)}, "sk": {"S": _sort_key(event)}},
             )
-        except _PUBLISH_ERRORS:
+        except _AWS_ERRORS as error:
             # Published but still listed: the next drain sends it again and the worker,
             # which deduplicates on the event id, ignores the copy.
-            logger.warning(
+            _log_failure(
+                error,
                 "published event left in the outbox",
-                extra={"event": "outbox.delete_failed", "event_id": event.id},
+                event="outbox.delete_failed",
+                event_id=event.id,
             )
         return True
 
@@ -97,11 +96,8 @@ class Outbox:
         """
         try:
             return await self._drain(older_than_seconds)
-        except _PUBLISH_ERRORS as error:
-            logger.warning(
-                "outbox drain failed; retrying later",
-                extra={"event": "outbox.drain_failed", "error": type(error).__name__},
-            )
+        except _AWS_ERRORS as error:
+            _log_failure(error, "outbox drain failed; retrying later", event="outbox.drain_failed")
             return 0
 
     async def _drain(self, older_than_seconds: float) -> int:
@@ -146,3 +142,16 @@ class Outbox:
         while True:
             await self.drain(older_than_seconds)
             await anyio.sleep(interval_seconds)
+
+
+def _log_failure(
+    error: AwsUnavailableError | AwsPermanentError, message: str, **fields: str
+) -> None:
+    """Unavailable is expected now and then (WARNING); permanent needs a person (ERROR, with
+    AWS's code and message). Either way the entry stays for the next drain."""
+    if isinstance(error, AwsPermanentError):
+        fields.update(dependency=error.service, error=error.code, error_message=error.message)
+        logger.error(message, extra=fields)
+    else:
+        fields.update(dependency=error.service, error=error_code(error.__cause__ or error))
+        logger.warning(message, extra=fields)
