@@ -6,7 +6,7 @@ boto3 reads the standard ``AWS_REGION``, ``AWS_ENDPOINT_URL`` and credentials va
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -55,4 +55,24 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings, or the process stops saying which environment variable is wrong."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SystemExit(configuration_error(error)) from None
+
+
+def configuration_error(error: ValidationError) -> str:
+    lines = ["logger-app: invalid configuration:"]
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        lines.append(f"  {environment_variable(field)}: {problem['msg']}")
+    return "\n".join(lines)
+
+
+def environment_variable(field: str) -> str:
+    """Where a setting is read from: its alias choices, else the prefixed field name."""
+    info = Settings.model_fields.get(field)
+    if info is not None and isinstance(info.validation_alias, AliasChoices):
+        return " or ".join(str(choice) for choice in info.validation_alias.choices)
+    return "LOGGER_APP_" + field.upper()
