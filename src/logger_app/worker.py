@@ -2,9 +2,12 @@
 
 Each event is handled once: the effect and a "processed" marker keyed by the event id are one
 DynamoDB transaction, so a repeated delivery (SQS is at-least-once; the outbox may publish an
-event twice) changes nothing. Failed messages return to the queue after a delay and reach the
-dead-letter queue after the queue's ``maxReceiveCount`` receives. The consumer span continues the
-trace of the request that published the event.
+event twice) changes nothing. An event that cannot be handled (it is malformed, refers to
+something missing, or AWS refuses the call) returns to the queue after a delay and reaches the
+dead-letter queue after the queue's own ``maxReceiveCount`` receives (read from its redrive
+policy). While DynamoDB is unavailable the worker keeps its batch and retries, backing off, and
+receives nothing: transient throttling costs no receives, so it dead-letters no valid event.
+The consumer span continues the trace of the request that published the event.
 """
 
 import json
@@ -21,7 +24,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from logger_app import metrics
-from logger_app.aws import create_clients
+from logger_app.aws import AwsPermanentError, Failure, classify, create_clients, error_code
 from logger_app.clock import utc_now
 from logger_app.logs import configure_logging
 from logger_app.settings import Settings, get_settings
@@ -37,10 +40,15 @@ logger = logging.getLogger(__name__)
 tracer = trace.get_tracer("logger_app.worker")
 
 PROCESSED_MARKER_TTL_SECONDS = 14 * 24 * 3600  # longer than SQS keeps a message
+MAX_BACKOFF_SECONDS = 60.0
 
 
 class PoisonEventError(Exception):
     """The event can never be handled as it is (unknown type, missing patient, bad body)."""
+
+
+class StoppedError(Exception):
+    """The worker was asked to stop while it waited for DynamoDB; the batch goes back."""
 
 
 Effect = Callable[[Mapping[str, str]], list["TransactWriteItemTypeDef"]]
@@ -53,6 +61,8 @@ class Worker:
         self._sqs: SQSClient = clients.sqs
         self._settings = settings
         self._queue_url = queue_url or settings.queue_url
+        self._receive_limit: int | None = None
+        self._stop = threading.Event()
         self._effects: dict[str, Effect] = {
             "patient.signed_up": self._welcome_patient,
             "record.created": self._count_doctor_interaction,
@@ -66,16 +76,30 @@ class Worker:
             ]
         return self._queue_url
 
+    @property
+    def receive_limit(self) -> int | None:
+        """The queue's maxReceiveCount (its redrive policy), so local and AWS agree."""
+        if self._receive_limit is None:
+            attributes = self._sqs.get_queue_attributes(
+                QueueUrl=self.queue_url, AttributeNames=["RedrivePolicy"]
+            )["Attributes"]
+            policy = json.loads(attributes.get("RedrivePolicy", "{}"))
+            self._receive_limit = int(policy["maxReceiveCount"]) if policy else None
+        return self._receive_limit
+
     def run(self, stop: threading.Event) -> None:
-        """Poll until ``stop`` is set; the batch in hand is always finished first."""
+        """Poll until ``stop`` is set; the batch in hand is finished first, unless DynamoDB is
+        unavailable, in which case it goes back to the queue."""
+        self._stop = stop
         logger.info("worker started", extra={"event": "worker.started"})
         while not stop.is_set():
             try:
                 self.poll_once()
             except (BotoCoreError, ClientError) as error:
-                logger.warning(
+                log = logger.warning if classify(error) is Failure.UNAVAILABLE else logger.error
+                log(
                     "queue unreachable; retrying",
-                    extra={"event": "worker.poll_failed", "error": type(error).__name__},
+                    extra={"event": "worker.poll_failed", **_error_fields(error)},
                 )
                 stop.wait(self._settings.worker_retry_delay_seconds or 1)
         logger.info("worker stopped", extra={"event": "worker.stopped"})
@@ -93,8 +117,12 @@ class Worker:
             )
         messages = response.get("Messages", [])
         with self._visibility_extended(messages):
-            for message in messages:
-                self.handle(message)
+            for index, message in enumerate(messages):
+                try:
+                    self.handle(message)
+                except StoppedError:
+                    self._release(messages[index:])
+                    break
         return len(messages)
 
     def handle(self, message: "MessageTypeDef") -> None:
@@ -117,16 +145,66 @@ class Worker:
             },
         ) as span:
             try:
-                outcome = self._apply(message.get("Body", ""), event_type)
-            except (PoisonEventError, BotoCoreError, ClientError) as error:
+                outcome = self._apply_while_available(message.get("Body", ""), event_type)
+            except (PoisonEventError, AwsPermanentError) as error:
                 span.set_status(Status(StatusCode.ERROR, type(error).__name__))
                 outcome = self._fail(message, event_type, receives, error)
             else:
-                self._sqs.delete_message(
-                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
+                self._delete(message, event_type)
             span.set_attribute("logger_app.outcome", outcome)
         metrics.worker_events.add(1, {"event": event_type, "outcome": outcome})
+
+    def _apply_while_available(self, body: str, event_type: str) -> str:
+        """Apply the event; while DynamoDB is unavailable, wait and try again, backing off.
+        The batch stays invisible meanwhile (the heartbeat), and no new receive is spent."""
+        delay = float(self._settings.worker_retry_delay_seconds or 1)
+        while True:
+            try:
+                return self._apply(body, event_type)
+            except (BotoCoreError, ClientError) as error:
+                if classify(error) is not Failure.UNAVAILABLE:
+                    raise AwsPermanentError.from_error("DynamoDB", error) from error
+                logger.warning(
+                    "DynamoDB unavailable; holding the batch and retrying",
+                    extra={
+                        "event": "worker.backing_off",
+                        "event_type": event_type,
+                        "retry_in_seconds": delay,
+                        **_error_fields(error),
+                    },
+                )
+                if self._stop.wait(delay):
+                    raise StoppedError from error
+                delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+
+    def _delete(self, message: "MessageTypeDef", event_type: str) -> None:
+        try:
+            self._sqs.delete_message(
+                QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
+            )
+        except (BotoCoreError, ClientError) as error:
+            # Applied already: the message comes back and is recognised as a duplicate.
+            logger.warning(
+                "event processed but not deleted from the queue",
+                extra={"event": "worker.delete_failed", "event_type": event_type}
+                | _error_fields(error),
+            )
+
+    def _release(self, messages: list["MessageTypeDef"]) -> None:
+        """Give back what was not handled, at once, for whoever polls next."""
+        try:
+            self._sqs.change_message_visibility_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for index, m in enumerate(messages)
+                ],
+            )
+        except (BotoCoreError, ClientError) as error:
+            logger.warning(
+                "could not give the batch back; it returns after its visibility timeout",
+                extra={"event": "worker.release_failed", **_error_fields(error)},
+            )
 
     def _apply(self, body: str, event_type: str) -> str:
         try:
@@ -160,7 +238,7 @@ class Worker:
                     extra={"event": "worker.duplicate", "event_type": event_type},
                 )
                 return "duplicate"
-            if "ConditionalCheckFailed" in codes[1:]:
+            if classify(error) is Failure.CONFLICT:
                 raise PoisonEventError(f"{event_type} refers to something missing") from error
             raise
         logger.info(
@@ -171,22 +249,32 @@ class Worker:
     def _fail(
         self, message: "MessageTypeDef", event_type: str, receives: int, error: Exception
     ) -> str:
-        final = receives >= self._settings.max_receive_count
-        logger.warning(
+        limit = self.receive_limit
+        final = limit is not None and receives >= limit
+        fields: dict[str, object] = {
+            "event": "worker.failed",
+            "event_type": event_type,
+            "receives": receives,
+            "error": type(error).__name__,
+        }
+        if isinstance(error, AwsPermanentError):
+            fields.update(error=error.code, error_message=error.message)
+        logger.error(
             "event failed" + ("; the queue moves it to the dead-letter queue" if final else ""),
-            extra={
-                "event": "worker.failed",
-                "event_type": event_type,
-                "receives": receives,
-                "error": type(error).__name__,
-            },
+            extra=fields,
         )
         # Back on the queue after a delay rather than after the full visibility timeout.
-        self._sqs.change_message_visibility(
-            QueueUrl=self.queue_url,
-            ReceiptHandle=message["ReceiptHandle"],
-            VisibilityTimeout=self._settings.worker_retry_delay_seconds,
-        )
+        try:
+            self._sqs.change_message_visibility(
+                QueueUrl=self.queue_url,
+                ReceiptHandle=message["ReceiptHandle"],
+                VisibilityTimeout=self._settings.worker_retry_delay_seconds,
+            )
+        except (BotoCoreError, ClientError) as change_error:
+            logger.warning(
+                "failed event returns after its visibility timeout instead",
+                extra={"event": "worker.release_failed", **_error_fields(change_error)},
+            )
         return "dead_lettered" if final else "failed"
 
     def _welcome_patient(self, data: Mapping[str, str]) -> list["TransactWriteItemTypeDef"]:
@@ -234,7 +322,7 @@ class Worker:
                 except (BotoCoreError, ClientError) as error:
                     logger.warning(
                         "could not extend visibility",
-                        extra={"event": "worker.heartbeat_failed", "error": type(error).__name__},
+                        extra={"event": "worker.heartbeat_failed", **_error_fields(error)},
                     )
 
         thread = threading.Thread(target=heartbeat, name="visibility-heartbeat", daemon=True)
@@ -257,6 +345,13 @@ class Worker:
                 for index, message in enumerate(messages)
             ],
         )
+
+
+def _error_fields(error: BaseException) -> dict[str, str]:
+    fields = {"error": error_code(error)}
+    if isinstance(error, ClientError):
+        fields["error_message"] = str(error.response.get("Error", {}).get("Message", ""))[:300]
+    return fields
 
 
 def main() -> None:

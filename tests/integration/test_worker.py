@@ -1,7 +1,10 @@
 """The event worker against moto: effects, trace continuity, idempotency, dead letters."""
 
 import json
+import threading
+import time
 import uuid
+from typing import Any
 
 import boto3
 import pytest
@@ -9,11 +12,17 @@ from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
+from logger_app.bootstrap import bootstrap
 from logger_app.settings import Settings
 from logger_app.worker import Worker
-from tests.integration.conftest import Counters
+from tests.faults import FaultProxy
+from tests.integration.conftest import AppFactory, Counters, Logs
 
 PATIENT = {"email": "elizabeth@example.com", "full_name": "Elizabeth Blackwell"}
+
+
+def new_patient() -> dict[str, str]:
+    return {"email": f"p{uuid.uuid4().hex[:10]}@example.com", "full_name": "Test Patient"}
 
 
 @pytest.fixture
@@ -126,3 +135,108 @@ def test_an_event_for_a_missing_patient_is_poison_not_a_crash(worker: Worker, aw
 
     assert worker.poll_once() == 1
     assert worker.poll_once() == 1  # back on the queue after the (zero) retry delay
+
+
+def _dead_letters() -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName="logger-app-events-dlq")["QueueUrl"]
+    return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+
+
+def test_throttling_longer_than_the_receives_dead_letters_no_valid_event(
+    faults: FaultProxy, make_client: AppFactory, counters: Counters, logs: Logs
+) -> None:
+    patient_id = make_client().post("/v1/signups", json=PATIENT).json()["patient_id"]
+    settings = Settings(worker_wait_seconds=1, worker_retry_delay_seconds=1, aws_max_attempts=1)
+    worker = Worker(settings)
+    assert worker.receive_limit == 5
+    before = {
+        outcome: counters.value(
+            "logger_app.worker_events", event="patient.signed_up", outcome=outcome
+        )
+        for outcome in ("processed", "failed", "dead_lettered")
+    }
+    faults.inject("DynamoDB_20120810.TransactWriteItems", "throttle")
+    stop = threading.Event()
+    running = threading.Thread(target=worker.run, args=(stop,))
+    running.start()
+    try:
+        # Longer than receives x retry delay (5 x 1 s): enough to dead-letter a counted failure.
+        time.sleep(8)
+        assert "welcomed_at" not in patient_item(patient_id)
+        faults.clear()
+        deadline = time.monotonic() + 30
+        while "welcomed_at" not in patient_item(patient_id):
+            assert time.monotonic() < deadline, "the event was not processed after the throttling"
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        running.join(timeout=30)
+
+    assert not _dead_letters()
+    after = {
+        outcome: counters.value(
+            "logger_app.worker_events", event="patient.signed_up", outcome=outcome
+        )
+        for outcome in before
+    }
+    assert after == {**before, "processed": before["processed"] + 1}
+    backing_off = [line for line in logs() if line["event"] == "worker.backing_off"]
+    assert backing_off
+    assert {line["error"] for line in backing_off} == {"ThrottlingException"}
+
+
+def test_the_receive_limit_is_the_queues_own(aws: str, counters: Counters) -> None:
+    # A queue whose redrive policy allows 2 receives, while the worker's settings say 5.
+    limited = Settings(queue_name="limited-events", max_receive_count=2)
+    queue_url = bootstrap(limited)
+    boto3.client("sqs").send_message(
+        QueueUrl=queue_url,
+        MessageBody=json.dumps({"id": "e-3", "type": "patient.vanished", "data": {}}),
+        MessageAttributes={"event_type": {"DataType": "String", "StringValue": "patient.vanished"}},
+    )
+    worker = Worker(
+        Settings(queue_name="limited-events", worker_wait_seconds=0, worker_retry_delay_seconds=0)
+    )
+
+    assert worker.poll_once() + worker.poll_once() == 2
+
+    assert worker.receive_limit == 2
+    assert (
+        counters.value("logger_app.worker_events", event="patient.vanished", outcome="failed") == 1
+    )
+    assert (
+        counters.value(
+            "logger_app.worker_events", event="patient.vanished", outcome="dead_lettered"
+        )
+        == 1
+    )
+
+
+def test_a_failed_delete_neither_drops_the_batch_nor_its_count(
+    faults: FaultProxy, make_client: AppFactory, counters: Counters, logs: Logs
+) -> None:
+    client = make_client()
+    patients = [client.post("/v1/signups", json=new_patient()).json()["patient_id"] for _ in "ab"]
+    faults.inject("AmazonSQS.DeleteMessage", "error500")
+    worker = Worker(Settings(worker_wait_seconds=1, worker_retry_delay_seconds=0))
+    before = counters.value(
+        "logger_app.worker_events", event="patient.signed_up", outcome="processed"
+    )
+
+    handled = 0
+    for _ in range(5):
+        handled += worker.poll_once()
+        if handled == 2:
+            break
+
+    assert handled == 2
+    for patient_id in patients:
+        assert "welcomed_at" in patient_item(patient_id)
+    assert (
+        counters.value("logger_app.worker_events", event="patient.signed_up", outcome="processed")
+        == before + 2
+    )
+    failed_deletes = [line for line in logs() if line["event"] == "worker.delete_failed"]
+    assert len(failed_deletes) == 2
+    assert {line["error"] for line in failed_deletes} == {"InternalServerError"}
