@@ -85,3 +85,24 @@ def test_telemetry_flows_again_after_the_collector_restarts(
         timeout=90,
     )
     assert [s.value for s in created] == [ledger.signups["created"]]
+
+
+EXPORTER_LOGGER = "opentelemetry.exporter.otlp.proto.grpc.exporter"
+
+
+def test_each_failed_export_is_one_error_line_not_one_per_retry(
+    traffic: Traffic, app: App, driver: Driver, collector: LocalCollector, collector_down: None
+) -> None:
+    seen = len(app.log_lines())
+    driver.sign_up(new_patient())
+    # The exporter retries with a backoff of 1 s, 2 s, ... within OTEL_EXPORTER_OTLP_TIMEOUT
+    # (5 s here), so every failed batch has retried at least once before it is given up.
+    exporter_lines = poll(
+        lambda: [line for line in app.log_lines()[seen:] if line.get("logger") == EXPORTER_LOGGER],
+        until=lambda lines: len(lines) >= 2,
+        timeout=30,
+    )
+    assert len(exporter_lines) >= 2
+    for line in exporter_lines:
+        assert line["level"] == "ERROR", line
+        assert line["message"].startswith("Failed to export"), line

@@ -62,6 +62,32 @@ def test_slow_dynamodb_times_out_within_bounds(faults: FaultProxy, make_client: 
     assert time.monotonic() - started < 5
 
 
+def test_a_write_slower_than_the_read_timeout_is_a_503_and_its_retry_adds_no_patient(
+    faults: FaultProxy, make_client: AppFactory
+) -> None:
+    read_timeout, attempts = 0.5, 2
+    client = make_client(aws_read_timeout_seconds=read_timeout, aws_max_attempts=attempts)
+    # The proxy forwards each attempt late: DynamoDB applies writes the app gave up waiting for.
+    faults.inject(WRITE, "slow", delay=1.5)
+    patient, headers = signup(), {"Idempotency-Key": uuid.uuid4().hex}
+
+    started = time.monotonic()
+    first = client.post("/v1/signups", json=patient, headers=headers)
+    elapsed = time.monotonic() - started
+
+    assert first.status_code == 503
+    assert first.headers["retry-after"] == "2"
+    # Each attempt waits one read timeout; botocore's backoff before the second is under 1 s.
+    assert attempts * read_timeout <= elapsed < attempts * read_timeout + 1.5
+    time.sleep(2)  # the late writes have landed
+    faults.clear()
+
+    retry = client.post("/v1/signups", json=patient, headers=headers)
+
+    assert retry.status_code == 201, retry.text
+    assert stored_patients(faults) == 1
+
+
 def test_sqs_throttled_keeps_the_event_until_it_can_be_sent(
     faults: FaultProxy, make_client: AppFactory, aws: str
 ) -> None:

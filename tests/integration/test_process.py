@@ -1,27 +1,27 @@
 """The service as a real process: graceful shutdown, and no event lost across a crash."""
 
 import json
+import os
 import signal
+import socket
+import subprocess
 import threading
-import urllib.error
+import time
 import urllib.request
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
-import pytest
 
 from logger_app.settings import Settings
 from logger_app.worker import Worker
 from tests.faults import FaultProxy
-from tests.support import app_process
+from tests.support import BIN, app_process, free_port
 
-QUIET = {
-    # No collector in these tests; what they check is the service, not its telemetry.
-    "OTEL_SDK_DISABLED": "true",
-    "LOGGER_APP_OUTBOX_MIN_AGE_SECONDS": "0",
-    "LOGGER_APP_OUTBOX_DRAIN_INTERVAL_SECONDS": "0.5",
-}
+# No collector in these tests; what they check is the service, not its telemetry. The outbox
+# settings are the production defaults (a drain every 5 s, of entries older than 10 s).
+QUIET = {"OTEL_SDK_DISABLED": "true"}
 
 
 def post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -36,26 +36,54 @@ def patient() -> dict[str, str]:
     return {"email": f"p{uuid.uuid4().hex[:10]}@example.com", "full_name": "Test Patient"}
 
 
-def test_sigterm_finishes_in_flight_requests_then_exits_0(faults: FaultProxy) -> None:
+def _refuses_connections(url: str) -> bool:
+    host, port = urlsplit(url).hostname, urlsplit(url).port
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_sigterm_refuses_new_connections_finishes_in_flight_then_exits_0(
+    faults: FaultProxy,
+) -> None:
     with app_process({**QUIET, "AWS_ENDPOINT_URL": faults.url}) as (process, url):
-        slow = faults.inject("DynamoDB_20120810.TransactWriteItems", "slow", delay=1.5)
+        slow = faults.inject("DynamoDB_20120810.TransactWriteItems", "slow", delay=3)
         results: list[int] = []
         in_flight = threading.Thread(
             target=lambda: results.append(post(url + "/v1/signups", patient())[0])
         )
         in_flight.start()
         while slow.hits == 0:  # the request is inside its DynamoDB call
-            threading.Event().wait(0.02)
+            time.sleep(0.02)
 
         process.send_signal(signal.SIGTERM)
 
+        deadline = time.monotonic() + 1
+        while not _refuses_connections(url):
+            assert time.monotonic() < deadline, "still accepting connections after SIGTERM"
+            time.sleep(0.05)
+        assert in_flight.is_alive()  # refused while that request is still being answered
         in_flight.join(timeout=20)
         assert results == [201]
         assert process.wait(timeout=30) == 0
-        with pytest.raises(urllib.error.URLError):  # no longer accepting
-            urllib.request.urlopen(url + "/healthz", timeout=2)
         log = process.stdout.read().decode() if process.stdout else ""
         assert "Finished server process" in log or "Shutting down" in log
+
+
+def test_bad_settings_stop_the_process_naming_the_variable() -> None:
+    result = subprocess.run(
+        [str(BIN / "logger-app"), "serve", "--port", str(free_port())],
+        env={**os.environ, **QUIET, "LOGGER_APP_MAX_BODY_BYTES": "0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode != 0
+    assert "LOGGER_APP_MAX_BODY_BYTES: Input should be greater than 0" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_no_event_is_lost_when_sqs_is_down_and_the_process_dies(
@@ -73,15 +101,14 @@ def test_no_event_is_lost_when_sqs_is_down_and_the_process_dies(
         process.wait(timeout=10)
 
     faults.clear()
-    with app_process(environment):  # start-up drains the outbox
+    with app_process(environment):  # drains the outbox once entries are 10 s old
         worker = Worker(
             Settings(worker_wait_seconds=1, worker_retry_delay_seconds=0), queue_url=aws
         )
         consumed = 0
-        for _ in range(20):
+        deadline = time.monotonic() + 10 + 5 + 10  # min age + drain interval + slack
+        while consumed < sign_ups and time.monotonic() < deadline:
             consumed += worker.poll_once()
-            if consumed >= sign_ups:
-                break
         consumed += worker.poll_once()  # anything beyond N would show here
 
     assert consumed == sign_ups
