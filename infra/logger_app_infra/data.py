@@ -14,7 +14,8 @@ from constructs import Construct
 from .config import DeploymentConfig
 from .nag import suppress
 
-# Same as `logger-app bootstrap` creates locally (src/logger_app/bootstrap.py, settings.py).
+# The Settings defaults `logger-app bootstrap` creates local queues with (a test compares them).
+# The worker reads the receive limit from the queue's redrive policy.
 DLQ_MAX_RECEIVE_COUNT = 5
 VISIBILITY_TIMEOUT_SECONDS = 30
 EXPIRES_AT = "expires_at"

@@ -12,6 +12,10 @@ import yaml
 from infra_helpers import container, environment, resources
 from infra_settings import REPO
 from logger_app_infra.app_builder import LoggerAppStacks
+from logger_app_infra.data import DLQ_MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_SECONDS
+
+from logger_app.cli import TELEMETRY_DEFAULTS, WORKER_SERVICE_NAME
+from logger_app.settings import Settings
 
 INFRA = Path(__file__).resolve().parents[1]
 VARIABLE = re.compile(r"\$\{(?:env:)?([A-Z_][A-Z0-9_]*)\}")
@@ -81,3 +85,33 @@ def test_grafana_image_paths_match_the_provisioning() -> None:
     (provider,) = providers["providers"]
     assert f"COPY grafana/dashboards/ {provider['options']['path']}/" in dockerfile
     assert "COPY grafana/provisioning/aws/ /etc/grafana/provisioning/" in dockerfile
+
+
+# Set on ECS only: the task's identity and environment, which the CLI cannot know.
+ECS_ONLY_TELEMETRY = {"OTEL_RESOURCE_ATTRIBUTES", "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS"}
+
+
+@pytest.mark.parametrize("process", ["api", "worker"])
+def test_ecs_telemetry_environment_is_the_clis(prod: LoggerAppStacks, process: str) -> None:
+    """The task definitions spell out what `logger-app serve` and `worker` would default to;
+    a change to either copy fails here."""
+    task = prod.service.worker_task if process == "worker" else prod.service.task
+    definition = resources(prod.service, "AWS::ECS::TaskDefinition")[
+        prod.service.get_logical_id(task.task_definition.node.default_child)
+    ]
+    env = environment(container(definition, "app"))
+    otel = {name: value for name, value in env.items() if name.startswith("OTEL_")}
+    expected = dict(TELEMETRY_DEFAULTS)
+    if process == "worker":
+        expected["OTEL_SERVICE_NAME"] = WORKER_SERVICE_NAME
+    assert set(otel) - set(expected) == ECS_ONLY_TELEMETRY
+    assert {name: otel[name] for name in otel if name in expected} == {
+        name: value for name, value in expected.items() if name in otel
+    }
+
+
+def test_queue_limits_are_the_ones_the_local_queues_get() -> None:
+    """bootstrap (local, tests) creates the queues from Settings; infra/ from its constants."""
+    defaults = Settings()
+    assert defaults.max_receive_count == DLQ_MAX_RECEIVE_COUNT
+    assert defaults.worker_visibility_timeout_seconds == VISIBILITY_TIMEOUT_SECONDS

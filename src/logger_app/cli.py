@@ -6,7 +6,10 @@ import shutil
 import sys
 from collections.abc import Mapping, Sequence
 
+WORKER_SERVICE_NAME = "logger-app-worker"
+
 # Suited to the ADOT collector sidecar on localhost:4317; any variable already set wins.
+# infra/ sets the same on ECS (a test compares the two).
 TELEMETRY_DEFAULTS: Mapping[str, str] = {
     "OTEL_SERVICE_NAME": "logger-app",
     "OTEL_TRACES_EXPORTER": "otlp",
@@ -94,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         run_instrumented(serve_command(args.host, args.port))
     elif args.command == "worker":
         run_instrumented(
-            instrumented("-m", "logger_app.worker"), OTEL_SERVICE_NAME="logger-app-worker"
+            instrumented("-m", "logger_app.worker"), OTEL_SERVICE_NAME=WORKER_SERVICE_NAME
         )
     else:
         # Imported here: serve and worker exec at once and need neither boto3 nor settings.
