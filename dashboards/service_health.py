@@ -135,10 +135,14 @@ def _dependencies() -> list[Item]:
         timeseries_panel(
             "DynamoDB and SQS call failures by operation",
             "AWS calls per second that failed after botocore's retries: unavailable "
-            "(throttled, 5xx, timed out or unreachable) or error (a request AWS refused).",
+            "(throttled, 5xx, timed out or unreachable) or error (refused for good: access "
+            "denied, missing table, invalid request). A conflict (an email already signed up) "
+            "is an answer, not a failure, and is not shown.",
             [
                 prom_query(
-                    promql.rate_by(AWS_CALLS, "service, operation, outcome", 'outcome!="ok"'),
+                    promql.rate_by(
+                        AWS_CALLS, "service, operation, outcome", 'outcome=~"unavailable|error"'
+                    ),
                     "{{service}} {{operation}} {{outcome}}",
                 )
             ],
