@@ -1,4 +1,9 @@
-"""Reject request bodies over the configured size before anything parses them."""
+"""Reject request bodies over the configured size before anything parses them.
+
+FastAPI 0.165 has its own ``max_body_size`` (Starlette's RequestBodyLimitMiddleware), but when
+the declared Content-Length is over the limit that middleware replaces whatever the app answers
+with a plain-text 413 from inside its send wrapper: the problem+json answer cannot survive it.
+"""
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
