@@ -28,7 +28,7 @@ EXTRAS_dashboards := dashboards
 EXTRAS_bench := dev bench
 EXTRAS_all := dev infra dashboards bench
 
-# The venv has no pip: the interpreter's own pip puts uv in it, and uv does the rest.
+# A venv without pip of its own: the interpreter's pip puts uv in it, and uv does the rest.
 $(BIN)/.uv-$(UV_VERSION):
 	$(PYTHON) -m venv --without-pip $(VENV)
 	$(PYTHON) -m pip --python $(BIN)/python install --quiet --disable-pip-version-check \
@@ -41,8 +41,8 @@ $(VENV)/.synced-%: uv.lock pyproject.toml $(BIN)/.uv-$(UV_VERSION)
 	$(UV) sync --quiet --locked --inexact $(addprefix --extra ,$(EXTRAS_$*))
 	touch $@
 
-# `make install` installs every extra; `make install-infra` (run, dev, test, dashboards, bench)
-# only one set, e.g. for the deploy workflow's CDK app.
+# `make install` installs every extra; `make install-SET` one set (run, dev, test, infra,
+# dashboards, bench): the deploy workflow's CDK app gets install-infra.
 install: $(VENV)/.synced-all
 install-%: $(VENV)/.synced-% ;
 .PRECIOUS: $(VENV)/.synced-%
