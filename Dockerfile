@@ -9,15 +9,24 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 
+# uv, only to read uv.lock: the same version as the Makefile's (tests/deploy/test_lock.py).
+ARG UV_VERSION=0.13.9
+
 WORKDIR /build
 # The venv has no pip of its own: the base image's pip installs into it, so the runtime
-# image ships no package installer.
+# image ships no package installer (nor uv, which stays in this stage).
 RUN python -m venv --without-pip /opt/venv
 
-# Dependencies in their own layer, keyed on pyproject.toml only: code changes reuse it.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
-    && pip --python /opt/venv/bin/python install --no-cache-dir --requirement requirements.txt
+# The runtime dependencies, exactly as uv.lock pins them, in their own layer keyed on the
+# lock: code changes reuse it. uv exports the lock's runtime part (no extras, not the app) with
+# every file's hash; pip installs that with --require-hashes, so a download whose hash is not in
+# the lock fails the build. Wheels only: the build stage has no compiler.
+COPY pyproject.toml uv.lock ./
+RUN pip install --no-cache-dir --root-user-action=ignore "uv==${UV_VERSION}" \
+    && uv export --quiet --frozen --no-dev --no-emit-project --format requirements-txt \
+        --output-file requirements.txt \
+    && pip --python /opt/venv/bin/python install --no-cache-dir --require-hashes --no-deps \
+        --only-binary :all: --requirement requirements.txt
 
 COPY README.md ./
 COPY src/ src/

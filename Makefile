@@ -1,33 +1,75 @@
-# The commands a person types. Each target does its own setup on a fresh clone.
+# The commands a person types. Each target does its own setup on a fresh clone: it installs,
+# from uv.lock (exact versions, every file checked against its hash), the runtime and only the
+# extras that target needs. `make run` needs the runtime and the emulator, nothing else.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# uv reads uv.lock. Installed from PyPI into the venv, at this version (the Dockerfile's
+# UV_VERSION must match: tests/deploy/test_lock.py checks it).
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv
+# uv uses the venv's Python and never downloads one of its own.
+export UV_PYTHON_DOWNLOADS := never
 # Go tools (the collector's build, actionlint) live here on a fresh machine.
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
-.PHONY: install run test lint types unit e2e bench synth dashboards clean collector fluent-bit tools
+.PHONY: install run test lint types unit e2e bench synth dashboards clean collector fluent-bit tools \
+	lock lock-check lock-upgrade
 
-$(BIN)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,infra,dashboards,bench]'
+# The extras (pyproject.toml) each set of targets installs. Sets add to the venv and never remove
+# from it (uv sync --inexact), so switching targets does not reinstall; `make clean` starts over.
+EXTRAS_run := emulator
+EXTRAS_dev := dev
+EXTRAS_test := dev infra dashboards
+EXTRAS_infra := infra
+EXTRAS_dashboards := dashboards
+EXTRAS_bench := dev bench
+EXTRAS_all := dev infra dashboards bench
+
+# A venv without pip of its own: the interpreter's pip puts uv in it, and uv does the rest.
+$(BIN)/.uv-$(UV_VERSION):
+	$(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip --python $(BIN)/python install --quiet --disable-pip-version-check \
+		'uv==$(UV_VERSION)'
 	touch $@
 
-install: $(BIN)/.installed
+# One stamp per set, redone when the lock or pyproject.toml changes. --locked: a lock that
+# disagrees with pyproject.toml stops here (`make lock` updates it).
+$(VENV)/.synced-%: uv.lock pyproject.toml $(BIN)/.uv-$(UV_VERSION)
+	$(UV) sync --quiet --locked --inexact $(addprefix --extra ,$(EXTRAS_$*))
+	touch $@
 
-run: install
+# `make install` installs every extra; `make install-SET` one set (run, dev, test, infra,
+# dashboards, bench): the deploy workflow's CDK app gets install-infra.
+install: $(VENV)/.synced-all
+install-%: $(VENV)/.synced-% ;
+.PRECIOUS: $(VENV)/.synced-%
+
+run: $(VENV)/.synced-run
 	PORT=$(PORT) scripts/run-local.sh
 
-lint: install
+# After editing dependencies in pyproject.toml: the smallest change to uv.lock that agrees.
+lock: $(BIN)/.uv-$(UV_VERSION)
+	$(UV) lock
+
+# Every package to the newest version pyproject.toml allows (what the update bot does weekly).
+lock-upgrade: $(BIN)/.uv-$(UV_VERSION)
+	$(UV) lock --upgrade
+
+# Fails when uv.lock does not agree with pyproject.toml.
+lock-check: $(BIN)/.uv-$(UV_VERSION)
+	$(UV) lock --check
+
+lint: $(VENV)/.synced-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-types: install
+types: $(VENV)/.synced-test
 	$(BIN)/mypy src/ infra/logger_app_infra dashboards/
 
-unit: install
+unit: $(VENV)/.synced-dev
 	$(BIN)/pytest tests/unit tests/integration
 
 # The test collector (built once per machine with ocb, cached outside the repo) and Prometheus.
@@ -48,23 +90,23 @@ $(LOGQL)/node_modules/.package-lock.json: $(LOGQL)/package-lock.json
 tools: collector fluent-bit $(LOGQL)/node_modules/.package-lock.json
 	scripts/install-deploy-tools.sh
 
-test: lint types tools
+test: lock-check lint types tools $(VENV)/.synced-test
 	$(BIN)/pytest
 
-e2e: install collector
+e2e: $(VENV)/.synced-dev collector
 	$(BIN)/pytest tests/e2e tests/collector
 
-synth: install
+synth: $(VENV)/.synced-infra
 	rm -rf infra/cdk.out
 	$(BIN)/python infra/app.py
 
 # Not part of make test: ~25 min on 2 cores. Writes bench/results/ and BENCHMARKS.md.
-bench: install
+bench: $(VENV)/.synced-bench
 	bench/setup.sh
 	$(BIN)/python -m bench
 
 # Regenerates grafana/dashboards/*.json from dashboards/ (a test fails if they differ).
-dashboards: install
+dashboards: $(VENV)/.synced-dashboards
 	$(BIN)/python -m dashboards
 
 clean:

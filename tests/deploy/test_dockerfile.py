@@ -70,18 +70,108 @@ def test_base_images_are_slim_python_pinned_by_version(stage_index):
     assert PINNED_SLIM_PYTHON.match(image), image
 
 
+def _commands(run: str) -> list[list[str]]:
+    """A RUN's shell commands (joined with &&), each split into words."""
+    return [shlex.split(command) for command in run.split("&&")]
+
+
+def _pip_installs() -> list[list[str]]:
+    return [
+        command
+        for stage in _stages()
+        for instruction in stage
+        if instruction.name == "RUN"
+        for command in _commands(instruction.value)
+        if command[:1] == ["pip"] and "install" in command
+    ]
+
+
+def _option(command: list[str], *names: str) -> str:
+    found = [command[n + 1] for n, word in enumerate(command) if word in names]
+    assert len(found) == 1, f"expected one of {names} in {command}"
+    return found[0]
+
+
+def _dependencies_run() -> tuple[int, Instruction]:
+    """The build stage's RUN that installs the dependencies: the one checking hashes."""
+    [found] = [
+        (n, i)
+        for n, i in enumerate(_stages()[0])
+        if i.name == "RUN" and "--require-hashes" in i.value
+    ]
+    return found
+
+
 def test_dependencies_are_installed_in_a_layer_before_the_code():
     build = _stages()[0]
     copies = [i.value for i in build if i.name == "COPY"]
     position = {i.value: n for n, i in enumerate(build)}
-    manifest_copy = next(c for c in copies if "pyproject.toml" in c and "src" not in c)
+    # The dependency layer is keyed on the manifest and the lock only: code changes reuse it.
+    manifest_copy = next(c for c in copies if "uv.lock" in c)
+    assert shlex.split(manifest_copy)[:-1] == ["pyproject.toml", "uv.lock"]
     code_copy = next(c for c in copies if c.split()[0].rstrip("/") == "src")
-    deps_install = next(
-        n
-        for n, i in enumerate(build)
-        if i.name == "RUN" and "pip" in i.value and "--requirement" in i.value
-    )
+    deps_install, _ = _dependencies_run()
     assert position[manifest_copy] < deps_install < position[code_copy]
+
+
+def test_runtime_dependencies_are_installed_from_the_lock_with_hashes():
+    _, run = _dependencies_run()
+    commands = _commands(run.value)
+    [export] = [c for c in commands if c[:2] == ["uv", "export"]]
+    # The lock as committed (never re-resolved), its runtime part only: no extra, no
+    # dependency group, not the app itself (installed from the sources after).
+    assert "--frozen" in export
+    assert {"--no-dev", "--no-emit-project"} <= set(export)
+    assert not {"--extra", "--all-extras", "--group", "--all-groups"} & set(export), export
+    assert _option(export, "--format") == "requirements-txt"
+    exported = _option(export, "--output-file", "-o")
+    [install] = [c for c in commands if c[:1] == ["pip"] and "--require-hashes" in c]
+    assert _option(install, "--requirement", "-r") == exported
+    assert _option(install, "--python") == "/opt/venv/bin/python"
+    # Exactly what the lock lists (its markers pick the platform's packages), wheels only.
+    assert "--no-deps" in install
+    assert _option(install, "--only-binary") == ":all:"
+
+
+def _arg_default(name: str) -> str:
+    [value] = [
+        i.value.partition("=")[2]
+        for i in _stages()[0]
+        if i.name == "ARG" and i.value.partition("=")[0] == name
+    ]
+    return value
+
+
+# pip options of the Dockerfile's installs that take the next word as their value.
+_PIP_OPTIONS_WITH_VALUE = {"--python", "--only-binary", "--requirement", "-r"}
+
+
+def _pip_targets(command: list[str]) -> list[str]:
+    """What a pip install names to install, options and their values left out."""
+    targets: list[str] = []
+    words = iter(command[command.index("install") + 1 :])
+    for word in words:
+        if word in _PIP_OPTIONS_WITH_VALUE:
+            next(words)
+        elif not word.startswith("-"):
+            targets.append(word)
+    return targets
+
+
+def test_nothing_is_installed_from_a_version_range():
+    # Each pip install is the hash-checked export of uv.lock, the app itself without its
+    # dependencies, or uv (only to export the lock) at one pinned version.
+    installs = _pip_installs()
+    assert len(installs) == 3, installs
+    for command in installs:
+        targets = _pip_targets(command)
+        if "--require-hashes" in command:
+            assert targets == [], command
+        elif targets == ["."]:
+            assert "--no-deps" in command, command
+        else:
+            assert targets == ["uv==${UV_VERSION}"], command
+            assert re.fullmatch(r"\d+\.\d+\.\d+", _arg_default("UV_VERSION"))
 
 
 def test_final_stage_runs_as_a_non_root_user():

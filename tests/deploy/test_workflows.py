@@ -184,3 +184,20 @@ def test_deploy_runs_the_cdk_app_with_the_pushed_tag():
     assert '--app "python3 infra/app.py"' in cdk["run"]
     assert (REPO / "infra/app.py").is_file()
     assert deploy["env"]["IMAGE_TAG"] == "${{ github.sha }}"
+
+
+def test_python_packages_come_from_the_lock():
+    # make installs from uv.lock with hashes; a pip install in a workflow would resolve ranges.
+    for path in WORKFLOWS:
+        for name, job in _load(path)["jobs"].items():
+            for step in _steps(job):
+                assert "pip install" not in step.get("run", ""), f"{path.name}: {name}"
+
+
+def test_deploy_runs_the_cdk_app_with_the_locked_dependencies():
+    deploy = _deploy()["jobs"]["deploy"]
+    runs = [step.get("run", "") for step in _steps(deploy)]
+    install = next(n for n, run in enumerate(runs) if "make install-infra" in run)
+    assert '.venv/bin" >> "$GITHUB_PATH"' in runs[install]
+    cdk = next(n for n, run in enumerate(runs) if "infra/app.py" in run)
+    assert install < cdk
