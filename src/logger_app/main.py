@@ -4,6 +4,7 @@ Created at import, after ``opentelemetry-instrument`` has configured the SDK and
 botocore; the FastAPI instrumentation is applied in ``create_app``.
 """
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,7 @@ import anyio
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+from logger_app import metrics
 from logger_app.body_limit import BodySizeLimit
 from logger_app.logs import configure_logging
 from logger_app.problems import install_problem_handlers
@@ -19,6 +21,8 @@ from logger_app.routes import health, records, signups
 from logger_app.services import Services
 from logger_app.settings import Settings, get_settings
 
+logger = logging.getLogger(__name__)
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
@@ -26,7 +30,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        metrics.start_counting_requests()
         services = Services.create(settings)
+        # The dashboards mark deploys and restarts with this line.
+        logger.info("service started", extra={"event": "service.started"})
         app.state.services = services
         async with anyio.create_task_group() as background:
             background.start_soon(

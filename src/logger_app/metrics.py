@@ -1,12 +1,28 @@
-"""The service's own counters: business events for the dashboards, in one place.
+"""The service's own counters and gauges: business events for the dashboards, in one place.
 
 Attributes stay low-cardinality (outcome, kind, event type): never ids, emails or paths.
 Names carry no ``_total``; the Prometheus exporters add it.
+
+Every counter series is recorded at zero when the process starts (``start_counting``): a series
+born holding its first count is invisible to ``increase()``, so the first failure of a kind, or
+the first sign-up on a new task, would not be counted on the dashboards.
 """
 
+import time
+from collections.abc import Callable, Iterable, Mapping
+
 from opentelemetry import metrics
+from opentelemetry.metrics import CallbackOptions, Observation
 
 _meter = metrics.get_meter("logger_app")
+
+SIGNUP_OUTCOMES = ("created", "duplicate", "replayed", "rejected", "failed")
+RECORD_KINDS = ("call_started", "call_ended", "message", "note")
+RECORD_OUTCOMES = ("created", "failed")
+LOOKUP_OUTCOMES = ("found", "not_found")
+EVENT_TYPES = ("patient.signed_up", "record.created")
+PUBLISH_OUTCOMES = ("published", "failed")
+WORKER_OUTCOMES = ("processed", "duplicate", "failed", "dead_lettered")
 
 signups = _meter.create_counter(
     "logger_app.signups",
@@ -41,4 +57,50 @@ aws_call_duration = _meter.create_histogram(
     "service, operation and outcome (ok; conflict: a condition of ours did not hold; "
     "unavailable; error: a permanent failure).",
     explicit_bucket_boundaries_advisory=[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+)
+
+
+def _zero(counter: metrics.Counter, attribute_sets: Iterable[Mapping[str, str]]) -> None:
+    for attributes in attribute_sets:
+        counter.add(0, dict(attributes))
+
+
+def start_counting_requests() -> None:
+    """The API process's counters, each known attribute set at zero."""
+    _zero(signups, ({"outcome": o} for o in SIGNUP_OUTCOMES))
+    _zero(records, ({"kind": k, "outcome": o} for k in RECORD_KINDS for o in RECORD_OUTCOMES))
+    _zero(record_lookups, ({"outcome": o} for o in LOOKUP_OUTCOMES))
+    _zero(
+        queue_publishes, ({"event": e, "outcome": o} for e in EVENT_TYPES for o in PUBLISH_OUTCOMES)
+    )
+
+
+def start_counting_events() -> None:
+    """The worker process's counters, each known attribute set at zero."""
+    _zero(worker_events, ({"event": e, "outcome": o} for e in EVENT_TYPES for o in WORKER_OUTCOMES))
+
+
+def observe(
+    name: str,
+    unit: str,
+    description: str,
+    read: Callable[[], Iterable[tuple[float, Mapping[str, str]]]],
+) -> None:
+    """A gauge whose values `read` returns when the SDK collects (what a background loop last
+    measured: reading never calls AWS)."""
+
+    def callback(_: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(value, dict(attributes)) for value, attributes in read()]
+
+    _meter.create_observable_gauge(name, callbacks=[callback], unit=unit, description=description)
+
+
+# Every process's export carries the time it was taken: how old the newest is tells a dashboard
+# whether its numbers are current, however long the silence (a sample's own timestamp cannot be
+# read back reliably once it falls out of Prometheus's five-minute lookback).
+observe(
+    "logger_app.telemetry.heartbeat",
+    "s",
+    "The Unix time at which this process's metrics were collected for export.",
+    lambda: [(time.time(), {})],
 )

@@ -3,12 +3,17 @@ describes, then published; what could not be published is published later by a d
 in the background and at start-up. Nothing accepted is lost when SQS is down or the process dies.
 
 Entries are spread over a few partitions (``pending#<n>``) with a sort key that starts with the
-time, so a drain reads only pending entries, oldest first, without scanning.
+time, so a drain reads only pending entries, oldest first, without scanning. Each drain also
+measures the backlog (how many entries are older than the minimum age, and the oldest's age),
+which two gauges report: a backlog is one number that drains to 0, where a count of failed
+attempts would grow with every retry.
 """
 
 import logging
 import zlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -26,6 +31,30 @@ logger = logging.getLogger(__name__)
 
 SHARDS = 8
 _AWS_ERRORS = (AwsUnavailableError, AwsPermanentError)
+
+
+@dataclass
+class Backlog:
+    """What the last drain of this process found still pending (older than the minimum age)."""
+
+    pending: int = 0
+    oldest_age_seconds: float = 0.0
+
+
+BACKLOG = Backlog()
+metrics.observe(
+    "logger_app.outbox.pending",
+    "{event}",
+    "Events saved but not yet published, older than the drain's minimum age, as the last "
+    "drain found them (every API task sees the whole outbox: aggregate with max).",
+    lambda: [(BACKLOG.pending, {})],
+)
+metrics.observe(
+    "logger_app.outbox.oldest_age",
+    "s",
+    "Age of the oldest event still waiting in the outbox; 0 when none.",
+    lambda: [(BACKLOG.oldest_age_seconds, {})],
+)
 
 
 def _shard(event_id: str) -> str:
@@ -56,7 +85,8 @@ class Outbox:
         }
 
     async def deliver(self, event: Event) -> bool:
-        """Publish, then remove the entry. On failure the entry stays for the next drain."""
+        """Publish right after the write, then remove the entry. On failure the entry stays
+        for the drain; the failure is counted and logged here, once per event."""
         try:
             await self._publisher.send(event)
         except _AWS_ERRORS as error:
@@ -69,6 +99,10 @@ class Outbox:
                 event_id=event.id,
             )
             return False
+        await self._published(event)
+        return True
+
+    async def _published(self, event: Event) -> None:
         metrics.queue_publishes.add(1, {"event": event.type, "outcome": "published"})
         try:
             await self._clients.call(
@@ -86,7 +120,6 @@ class Outbox:
                 event="outbox.delete_failed",
                 event_id=event.id,
             )
-        return True
 
     async def drain(self, older_than_seconds: float = 0.0) -> int:
         """Publish pending entries older than the given age; return how many were published.
@@ -101,21 +134,41 @@ class Outbox:
             return 0
 
     async def _drain(self, older_than_seconds: float) -> int:
+        """Publish what is pending, oldest first; once the queue fails, stop publishing (until
+        the next drain) but go on counting what is left, for the backlog gauges."""
         cutoff = seconds_ago(older_than_seconds)
         published = 0
+        backlog = Backlog()
+        failure: AwsUnavailableError | AwsPermanentError | None = None
         for shard in range(SHARDS):
             async for event in self._pending(f"pending#{shard}", cutoff):
-                # The late publish joins the trace of the request that wrote the event.
-                with continuing(event.trace_context):
-                    delivered = await self.deliver(event)
-                if delivered:
-                    published += 1
-                    logger.info(
-                        "event published from the outbox",
-                        extra={"event": "outbox.published", "event_type": event.type},
-                    )
-                else:
-                    return published  # the queue is still failing: try again next time
+                if failure is None:
+                    try:
+                        # The late publish joins the trace of the request that wrote the event.
+                        with continuing(event.trace_context):
+                            await self._publisher.send(event)
+                            await self._published(event)
+                    except _AWS_ERRORS as error:
+                        failure = error
+                    else:
+                        published += 1
+                        logger.info(
+                            "event published from the outbox",
+                            extra={"event": "outbox.published", "event_type": event.type},
+                        )
+                        continue
+                backlog.pending += 1
+                backlog.oldest_age_seconds = max(backlog.oldest_age_seconds, _age(event))
+        BACKLOG.pending, BACKLOG.oldest_age_seconds = backlog.pending, backlog.oldest_age_seconds
+        if failure is not None:
+            # One line per drain, not one per event or retry: the events were each logged and
+            # counted when their first publish failed.
+            _log_failure(
+                failure,
+                "outbox still waiting to publish",
+                event="outbox.waiting",
+                pending=str(backlog.pending),
+            )
         return published
 
     async def _pending(self, partition: str, cutoff: str) -> AsyncIterator[Event]:
@@ -142,6 +195,11 @@ class Outbox:
         while True:
             await self.drain(older_than_seconds)
             await anyio.sleep(interval_seconds)
+
+
+def _age(event: Event) -> float:
+    occurred = datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00"))
+    return max(0.0, (datetime.now(UTC) - occurred).total_seconds())
 
 
 def _log_failure(

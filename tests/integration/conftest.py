@@ -63,6 +63,18 @@ def spans() -> InMemorySpanExporter:
 class Counters:
     """Reads the cumulative counters; tests compare before and after."""
 
+    def attribute_sets(self, name: str) -> list[dict[str, Any]]:
+        """The attribute set of every series of one instrument."""
+        data = _metric_reader.get_metrics_data()
+        return [
+            dict(point.attributes or {})
+            for resource_metrics in (data.resource_metrics if data else [])
+            for scope_metrics in resource_metrics.scope_metrics
+            for metric in scope_metrics.metrics
+            if metric.name == name
+            for point in metric.data.data_points
+        ]
+
     def value(self, name: str, **attributes: str) -> float:
         """A counter's total, or a histogram's count, over the points with these attributes."""
         data = _metric_reader.get_metrics_data()

@@ -6,8 +6,9 @@ import uuid
 import boto3
 import pytest
 
+from logger_app.outbox import BACKLOG
 from tests.faults import FaultProxy
-from tests.integration.conftest import AppFactory
+from tests.integration.conftest import AppFactory, Counters
 
 DYNAMODB = "DynamoDB_20120810."
 WRITE = "DynamoDB_20120810.TransactWriteItems"
@@ -106,3 +107,29 @@ def test_sqs_throttled_keeps_the_event_until_it_can_be_sent(
     [message] = sqs.receive_message(QueueUrl=aws)["Messages"]
     assert response.json()["patient_id"] in message["Body"]
     assert client.portal.call(outbox.drain) == 0  # nothing left to send
+
+
+def test_an_sqs_outage_is_one_failure_per_event_and_a_backlog_that_drains(
+    faults: FaultProxy, make_client: AppFactory, counters: Counters
+) -> None:
+    client = make_client()
+    outbox = client.app.state.services.outbox  # type: ignore[attr-defined]
+    faults.inject(SEND, "throttle")
+    before = counters.value(
+        "logger_app.queue_publishes", event="patient.signed_up", outcome="failed"
+    )
+
+    assert client.post("/v1/signups", json=signup()).status_code == 201
+    for _ in range(3):  # three drains retry it while SQS is down
+        assert client.portal.call(outbox.drain) == 0  # type: ignore[union-attr]
+
+    assert BACKLOG.pending == 1
+    assert BACKLOG.oldest_age_seconds > 0
+    failed = counters.value(
+        "logger_app.queue_publishes", event="patient.signed_up", outcome="failed"
+    )
+    assert failed == before + 1
+
+    faults.clear()
+    assert client.portal.call(outbox.drain) == 1  # type: ignore[union-attr]
+    assert (BACKLOG.pending, BACKLOG.oldest_age_seconds) == (0, 0.0)

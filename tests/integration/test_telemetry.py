@@ -113,3 +113,28 @@ def test_aws_call_durations_by_service_operation_and_outcome(
         before[0] + 1,
         before[1] + 1,
     )
+
+
+def test_every_counter_series_exists_from_the_start(client: TestClient, counters: Counters) -> None:
+    """Recorded at zero when the process starts: a series born holding its first count would
+    be invisible to the dashboards' first increase."""
+    assert client.get("/healthz").status_code == 200  # the app has started; nothing else yet
+    signups = counters.attribute_sets("logger_app.signups")
+    assert {s["outcome"] for s in signups} >= {
+        "created",
+        "duplicate",
+        "replayed",
+        "rejected",
+        "failed",
+    }
+    records = counters.attribute_sets("logger_app.records")
+    assert {(s["kind"], s["outcome"]) for s in records} >= {
+        (kind, outcome)
+        for kind in ("call_started", "call_ended", "message", "note")
+        for outcome in ("created", "failed")
+    }
+    publishes = counters.attribute_sets("logger_app.queue_publishes")
+    assert {(s["event"], s["outcome"]) for s in publishes} >= {
+        ("patient.signed_up", "failed"),
+        ("record.created", "failed"),
+    }
