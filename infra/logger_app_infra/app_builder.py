@@ -94,6 +94,7 @@ def build_stacks(app: cdk.App, repo_root: Path = REPO_ROOT) -> LoggerAppStacks:
             queue_name=data.queue.queue_name,
             queue_url=data.queue.queue_url,
             queue_arn=data.queue.queue_arn,
+            dead_letter_queue_arn=data.dead_letter_queue.queue_arn,
             data_key_arn=data.key.key_arn,
             amp_workspace_arn=observability.amp_workspace_arn,
             amp_remote_write_url=observability.amp_remote_write_url,

@@ -30,6 +30,7 @@ class AppResources:
     queue_name: str
     queue_url: str
     queue_arn: str
+    dead_letter_queue_arn: str
     data_key_arn: str
     amp_workspace_arn: str
     amp_remote_write_url: str
@@ -113,6 +114,15 @@ def task_role_statements(
         )
         for table, actions in TABLE_ACTIONS[process].items()
     ]
+    if process is Process.WORKER:
+        # The dead-letter queue's depth, for the gauge the dashboards and alerts read.
+        statements.append(
+            iam.PolicyStatement(
+                sid="DeadLetterQueueDepth",
+                actions=["sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+                resources=[resources.dead_letter_queue_arn],
+            )
+        )
     statements += [
         iam.PolicyStatement(
             sid="Queue", actions=QUEUE_ACTIONS[process], resources=[resources.queue_arn]

@@ -168,6 +168,8 @@ def _check_role(
     role_construct: Any,
     table_actions: dict[str, list[str]],
     queue_actions: list[str],
+    *,
+    reads_dead_letter_depth: bool = False,
 ) -> None:
     role = logical_id(stacks.service, role_construct)
     found = statements(stacks.service, role)
@@ -179,6 +181,13 @@ def _check_role(
         "XRayWrite",
         "DurableLogCopy",
     }
+    if reads_dead_letter_depth:
+        expected_sids.add("DeadLetterQueueDepth")
+        assert sorted(as_list(by_sid["DeadLetterQueueDepth"]["Action"])) == [
+            "sqs:GetQueueAttributes",
+            "sqs:GetQueueUrl",
+        ]
+        assert "DeadLetter" in str(by_sid["DeadLetterQueueDepth"]["Resource"])
     assert set(by_sid) == expected_sids
     for table, actions in table_actions.items():
         statement = by_sid[table]
@@ -220,6 +229,7 @@ def test_worker_task_role_names_only_the_worker_resources(prod: LoggerAppStacks)
         prod.service.worker_task.task_definition.task_role,
         WORKER_TABLE_ACTIONS,
         WORKER_QUEUE_ACTIONS,
+        reads_dead_letter_depth=True,
     )
 
 

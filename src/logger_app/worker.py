@@ -41,6 +41,17 @@ tracer = trace.get_tracer("logger_app.worker")
 
 PROCESSED_MARKER_TTL_SECONDS = 14 * 24 * 3600  # longer than SQS keeps a message
 MAX_BACKOFF_SECONDS = 60.0
+QUEUE_DEPTH_INTERVAL_SECONDS = 60.0
+
+# What the worker last read from SQS (reading the gauge never calls AWS).
+QUEUE_DEPTH: dict[str, int] = {}
+metrics.observe(
+    "logger_app.queue.depth",
+    "{message}",
+    "Messages waiting in the event queue and in its dead-letter queue "
+    "(ApproximateNumberOfMessages), read by the worker every minute.",
+    lambda: [(depth, {"queue": queue}) for queue, depth in QUEUE_DEPTH.items()],
+)
 
 
 class PoisonEventError(Exception):
@@ -61,7 +72,8 @@ class Worker:
         self._sqs: SQSClient = clients.sqs
         self._settings = settings
         self._queue_url = queue_url or settings.queue_url
-        self._receive_limit: int | None = None
+        self._redrive_policy: dict[str, Any] | None = None
+        self._dead_letter_url: str | None = None
         self._stop = threading.Event()
         self._effects: dict[str, Effect] = {
             "patient.signed_up": self._welcome_patient,
@@ -77,23 +89,58 @@ class Worker:
         return self._queue_url
 
     @property
-    def receive_limit(self) -> int | None:
-        """The queue's maxReceiveCount (its redrive policy), so local and AWS agree."""
-        if self._receive_limit is None:
+    def redrive_policy(self) -> dict[str, Any]:
+        """The queue's own redrive policy ({} without one), so local and AWS agree."""
+        if self._redrive_policy is None:
             attributes = self._sqs.get_queue_attributes(
                 QueueUrl=self.queue_url, AttributeNames=["RedrivePolicy"]
             )["Attributes"]
-            policy = json.loads(attributes.get("RedrivePolicy", "{}"))
-            self._receive_limit = int(policy["maxReceiveCount"]) if policy else None
-        return self._receive_limit
+            self._redrive_policy = json.loads(attributes.get("RedrivePolicy", "{}"))
+        return self._redrive_policy
+
+    @property
+    def receive_limit(self) -> int | None:
+        limit = self.redrive_policy.get("maxReceiveCount")
+        return int(limit) if limit is not None else None
+
+    def read_queue_depths(self) -> None:
+        """The event queue's and the dead-letter queue's depth, for the gauge. A failure is
+        logged and leaves the last values: it must never stop the consuming."""
+        try:
+            self._read_queue_depths()
+        except (BotoCoreError, ClientError) as error:
+            logger.warning(
+                "could not read the queue depths",
+                extra={"event": "worker.depth_failed", **_error_fields(error)},
+            )
+
+    def _read_queue_depths(self) -> None:
+        queues = {"events": self.queue_url}
+        target = self.redrive_policy.get("deadLetterTargetArn")
+        if target and self._dead_letter_url is None:
+            name = str(target).rsplit(":", 1)[-1]
+            self._dead_letter_url = self._sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        if self._dead_letter_url:
+            queues["dead_letter"] = self._dead_letter_url
+        with untraced():
+            for queue, url in queues.items():
+                attributes = self._sqs.get_queue_attributes(
+                    QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+                )["Attributes"]
+                QUEUE_DEPTH[queue] = int(attributes["ApproximateNumberOfMessages"])
 
     def run(self, stop: threading.Event) -> None:
         """Poll until ``stop`` is set; the batch in hand is finished first, unless DynamoDB is
         unavailable, in which case it goes back to the queue."""
         self._stop = stop
+        metrics.start_counting_events()
         logger.info("worker started", extra={"event": "worker.started"})
+        next_depth_read = 0.0
         while not stop.is_set():
             try:
+                if time.monotonic() >= next_depth_read:
+                    next_depth_read = time.monotonic() + QUEUE_DEPTH_INTERVAL_SECONDS
+                    self.read_queue_depths()
                 self.poll_once()
             except (BotoCoreError, ClientError) as error:
                 log = logger.warning if classify(error) is Failure.UNAVAILABLE else logger.error
