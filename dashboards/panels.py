@@ -1,10 +1,14 @@
 """Panel, query and variable builders with the defaults both dashboards share."""
 
+from collections.abc import Sequence
+
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
 from grafana_foundation_sdk.builders import logs, loki, prometheus, stat, timeseries
+from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models.dashboard import (
+    DashboardLink,
     Threshold,
     ThresholdsMode,
     VariableHide,
@@ -14,15 +18,18 @@ from grafana_foundation_sdk.models.dashboard import (
 )
 
 from dashboards.datasources import LOKI, PROMETHEUS
-from dashboards.semconv import REQUESTS
 
 # Label matchers that scope every query to the chosen environment and service. Prometheus series
 # carry the app's resource attributes (otel-collector.yaml, resource_to_telemetry_conversion);
 # Loki streams carry the labels fluent-bit.conf assigns.
 PROM_SCOPE = 'deployment_environment=~"$environment", service_name=~"$service"'
 LOKI_SCOPE = 'service=~"$service", environment=~"$environment"'
-# A metric every running instance of the service writes once it has served one request.
-IDENTITY_METRIC = REQUESTS
+# Metrics every instance of every logger-app process (API and worker) writes from its start.
+IDENTITY_SERIES = '{__name__=~"logger_app_.+"'
+# What a panel says when its query returns nothing: the pipeline, not the patients, is quiet.
+NO_DATA = "No data — telemetry is not arriving"
+# Metrics are exported every 60 s: three missed exports and the data is no longer current.
+STALE_AFTER_SECONDS = 180
 
 GREEN = "green"
 RED = "red"
@@ -35,7 +42,7 @@ def environment_variable() -> dashboard_builders.QueryVariable:
         .label("Environment")
         .description("Which deployment to show, e.g. prod or staging.")
         .datasource(PROMETHEUS)
-        .query(f"label_values({IDENTITY_METRIC}, deployment_environment)")
+        .query(f"label_values({IDENTITY_SERIES}}}, deployment_environment)")
         .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(VariableSort.ALPHABETICAL_ASC)
     )
@@ -45,14 +52,18 @@ def service_variable() -> dashboard_builders.QueryVariable:
     return (
         dashboard_builders.QueryVariable("service")
         .label("Service")
-        .description("Which service to show.")
+        .description("Which service to show: the API (logger-app), the event worker, or all.")
         .datasource(PROMETHEUS)
         .query(
-            f'label_values({IDENTITY_METRIC}{{deployment_environment=~"$environment"}}, '
+            f'label_values({IDENTITY_SERIES}, deployment_environment=~"$environment"}}, '
             "service_name)"
         )
         .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(VariableSort.ALPHABETICAL_ASC)
+        .multi(True)
+        .include_all(True)
+        .all_value(".+")
+        .current(VariableOption(selected=True, text="All", value="$__all"))
     )
 
 
@@ -65,7 +76,8 @@ def level_variable() -> dashboard_builders.CustomVariable:
         .values("DEBUG,INFO,WARNING,ERROR,CRITICAL")
         .multi(True)
         .include_all(True)
-        .all_value(".+")
+        # ".*": a line without a level (a crash before logging starts) is shown too.
+        .all_value(".*")
         .current(all_levels)
         .hide(VariableHide.DONT_HIDE)
     )
@@ -114,6 +126,7 @@ def stat_panel(
     unit: str,
     colours: dashboard_builders.ThresholdsConfig,
     time_from: str | None = None,
+    links: Sequence[dashboard_builders.DashboardLink] | None = None,
 ) -> stat.Panel:
     if isinstance(query, prometheus.Dataquery):
         # One number for the panel's whole time range, not a series of them.
@@ -126,7 +139,7 @@ def stat_panel(
         .unit(unit)
         .decimals(0)
         .thresholds(colours)
-        .no_value("0")
+        .no_value(NO_DATA)
         .color_mode(common.BigValueColorMode.BACKGROUND)
         .graph_mode(common.BigValueGraphMode.NONE)
         .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]))
@@ -135,7 +148,27 @@ def stat_panel(
     )
     if time_from:
         panel = panel.time_from(time_from).hide_time_override(False)
+    if links:
+        panel = panel.links(list[Builder[DashboardLink]](links))
     return panel
+
+
+def data_age_panel(expr: str) -> stat.Panel:
+    """How old the newest data is: green while current, red past the staleness limit."""
+    return stat_panel(
+        "Data is current",
+        "How long ago the service last sent its numbers (every minute normally). Red after "
+        f"{STALE_AFTER_SECONDS // 60} minutes: the numbers on this page are not being updated; "
+        "call engineering.",
+        prom_query(expr),
+        unit="s",
+        colours=red_from(STALE_AFTER_SECONDS),
+    )
+
+
+def red_line() -> common_builders.GraphThresholdsStyleConfig:
+    """Draw a time series' thresholds as lines, so its red limit is visible."""
+    return common_builders.GraphThresholdsStyleConfig().mode(common.GraphThresholdsStyleMode.LINE)
 
 
 def timeseries_panel(
@@ -148,6 +181,8 @@ def timeseries_panel(
     colours: dashboard_builders.ThresholdsConfig | None = None,
     min_interval: str | None = None,
     width: int = 12,
+    decimals: int | None = None,
+    time_from: str | None = None,
 ) -> timeseries.Panel:
     panel = (
         timeseries.Panel()
@@ -172,6 +207,12 @@ def timeseries_panel(
         panel = panel.fill_opacity(10).line_width(2)
     if min_interval:
         panel = panel.interval(min_interval)
+    if colours is not None and any(step.color == RED for step in colours.build().steps or []):
+        panel = panel.thresholds_style(red_line())
+    if decimals is not None:
+        panel = panel.decimals(decimals)
+    if time_from:
+        panel = panel.time_from(time_from).hide_time_override(False)
     return panel
 
 
@@ -192,4 +233,27 @@ def logs_panel(
         .sort_order(common.LogsSortOrder.DESCENDING)
         .height(12)
         .span(24)
+    )
+
+
+def event_variable() -> dashboard_builders.TextBoxVariable:
+    """Which log events to show (a regular expression); the staff failure boxes link here."""
+    return (
+        dashboard_builders.TextBoxVariable("event")
+        .label("Event")
+        .description("Show only log lines whose event matches, e.g. request.failed.")
+        .default_value(".*")
+        .current(VariableOption(selected=True, text=".*", value=".*"))
+    )
+
+
+def deploys_annotation() -> dashboard_builders.AnnotationQuery:
+    """A mark on every time series where a process of the service started: deploys, restarts."""
+    return (
+        dashboard_builders.AnnotationQuery()
+        .name("Deploys and restarts")
+        .datasource(LOKI)
+        .enable(True)
+        .icon_color("purple")
+        .expr(f'{{{LOKI_SCOPE}}} | json | event=~"service[.]started|worker[.]started"')
     )

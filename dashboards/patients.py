@@ -7,6 +7,8 @@ from dashboards import promql
 from dashboards.layout import Item, add_all
 from dashboards.panels import (
     LOKI_SCOPE,
+    data_age_panel,
+    deploys_annotation,
     environment_variable,
     informative,
     logs_panel,
@@ -17,17 +19,19 @@ from dashboards.panels import (
     stat_panel,
     timeseries_panel,
 )
-from dashboards.promql import RECORDS, SERVER_ERRORS, SIGNUPS
+from dashboards.promql import OUTBOX_OLDEST_AGE, OUTBOX_PENDING, RECORDS, SERVER_ERRORS, SIGNUPS
 from dashboards.semconv import REQUESTS
 
 UID = "logger-app-patients"
 TITLE = "Patients — live"
 TAGS = ["logger-app"]
 TODAY = "now/d"
+THIS_WEEK = "now/w"
 LAST_HOUR = "1h"
+SERVICE_HEALTH_UID = "logger-app-service-health"
 # Counts read as "12 patients": Grafana's custom unit "suffix:<text>".
 PATIENTS = "suffix: patients"
-PEOPLE = "suffix: people"
+ATTEMPTS = "suffix: attempts"
 LOOKUPS = "suffix: look-ups"
 CALLS = "suffix: calls"
 ITEMS = "suffix: items"
@@ -41,6 +45,9 @@ RECORD_UNITS = {
 }
 # Bars on the time series: one bar per this many minutes at least.
 BAR_INTERVAL = "5m"
+# The log events behind the failure boxes, for their links to the engineers' log panel.
+FAILURE_EVENTS = "dependency.unavailable|request.failed"
+WAITING_EVENTS = "event.publish_failed|outbox.waiting"
 
 # What each business event means, in the words the staff use. Everything else is left out.
 EVENT_WORDS: dict[str, str] = {
@@ -76,43 +83,92 @@ def _live_events_logql() -> str:
     return f"{{{LOKI_SCOPE}}} | json | event=~`{events}` | line_format `{template}`"
 
 
-def _records(kind: str, window: str) -> str:
-    return promql.total(RECORDS, f'kind="{kind}", outcome="created"', window)
+def _records(kind: str) -> str:
+    return promql.counted(RECORDS, f'kind="{kind}", outcome="created"')
+
+
+def _record_bars(kind: str) -> str:
+    return promql.count(RECORDS, f'kind="{kind}", outcome="created"', "$__interval")
+
+
+def _logs_link(title: str, events: str) -> dashboard_builders.DashboardLink:
+    """To the engineers' log panel, filtered to the events behind a failure box."""
+    return (
+        dashboard_builders.DashboardLink(title)
+        .type(DashboardLinkType.LINK)
+        .url(f"/d/{SERVICE_HEALTH_UID}?var-event={events}")
+        .include_vars(True)
+        .keep_time(True)
+        .target_blank(True)
+    )
+
+
+def _now() -> list[Item]:
+    return [
+        dashboard_builders.Row("Is this page up to date?"),
+        data_age_panel(promql.data_age()),
+    ]
 
 
 def _signups() -> list[Item]:
+    created = 'outcome="created"'
     return [
         dashboard_builders.Row("Sign-ups"),
         stat_panel(
             "New patients in the last hour",
             "Patients who signed up in the last 60 minutes.",
-            prom_query(promql.total(SIGNUPS, 'outcome="created"', "$__range")),
+            prom_query(promql.counted(SIGNUPS, created)),
             unit=PATIENTS,
             colours=informative(),
             time_from=LAST_HOUR,
         ),
         stat_panel(
             "New patients today",
-            "Patients who signed up since midnight.",
-            prom_query(promql.total(SIGNUPS, 'outcome="created"', "$__range")),
+            "Patients who signed up since midnight (the company's time zone).",
+            prom_query(promql.counted(SIGNUPS, created)),
             unit=PATIENTS,
             colours=informative(),
             time_from=TODAY,
         ),
         stat_panel(
-            "Tried to sign up again today",
-            "People who tried to sign up with an email that is already registered, since "
-            "midnight. They were not registered twice. Nothing to do.",
-            prom_query(promql.total(SIGNUPS, 'outcome="duplicate"', "$__range")),
-            unit=PEOPLE,
+            "New patients today, a week ago",
+            "Patients who had signed up by this time on the same day last week, to compare "
+            "with today.",
+            prom_query(promql.week_earlier(promql.counted(SIGNUPS, created))),
+            unit=PATIENTS,
             colours=informative(),
             time_from=TODAY,
+        ),
+        stat_panel(
+            "Sign-up attempts with an email already registered today",
+            "Attempts, since midnight, to sign up with an email that is already registered. "
+            "Nobody was registered twice. Nothing to do.",
+            prom_query(promql.counted(SIGNUPS, 'outcome="duplicate"')),
+            unit=ATTEMPTS,
+            colours=informative(),
+            time_from=TODAY,
+        ),
+        stat_panel(
+            "New patients this week",
+            "Patients who signed up since Monday.",
+            prom_query(promql.counted(SIGNUPS, created)),
+            unit=PATIENTS,
+            colours=informative(),
+            time_from=THIS_WEEK,
+        ),
+        stat_panel(
+            "New patients last week, by this time",
+            "Patients who had signed up by this time last week, to compare with this week.",
+            prom_query(promql.week_earlier(promql.counted(SIGNUPS, created))),
+            unit=PATIENTS,
+            colours=informative(),
+            time_from=THIS_WEEK,
         ),
         stat_panel(
             "Records looked up but not found today",
             "Times someone asked for a call, message or note that does not exist, since "
             "midnight. A few are normal (a mistyped link); many may mean a problem.",
-            prom_query(promql.total(promql.LOOKUPS, 'outcome="not_found"', "$__range")),
+            prom_query(promql.counted(promql.LOOKUPS, 'outcome="not_found"')),
             unit=LOOKUPS,
             colours=informative(),
             time_from=TODAY,
@@ -122,14 +178,26 @@ def _signups() -> list[Item]:
             "How many patients signed up; each bar covers a few minutes.",
             [
                 prom_query(
-                    promql.total(SIGNUPS, 'outcome="created"', "$__interval"),
+                    promql.count(SIGNUPS, created, "$__interval"),
                     legend="New patients",
                 )
             ],
             unit=PATIENTS,
             bars=True,
             min_interval=BAR_INTERVAL,
-            width=24,
+            decimals=0,
+            width=12,
+        ),
+        timeseries_panel(
+            "New patients per day, last 30 days",
+            "How many patients signed up each day, for the last 30 days.",
+            [prom_query(promql.count(SIGNUPS, created, "$__interval"), legend="New patients")],
+            unit=PATIENTS,
+            bars=True,
+            min_interval="1d",
+            decimals=0,
+            width=12,
+            time_from="30d",
         ),
     ]
 
@@ -137,11 +205,28 @@ def _signups() -> list[Item]:
 def _interactions() -> list[Item]:
     return [
         dashboard_builders.Row("Calls, messages and notes"),
+        stat_panel(
+            "Calls in progress now",
+            "Calls started in the last two hours that have not ended yet. An estimate: a call "
+            "whose end was never recorded, or that began more than two hours ago, is not "
+            "counted correctly.",
+            prom_query(
+                promql.while_current(
+                    "clamp_min("
+                    + promql.count(RECORDS, 'kind="call_started", outcome="created"', "2h")
+                    + " - "
+                    + promql.count(RECORDS, 'kind="call_ended", outcome="created"', "2h")
+                    + ", 0)"
+                )
+            ),
+            unit=CALLS,
+            colours=informative(),
+        ),
         *[
             stat_panel(
                 title,
                 f"{what} since midnight.",
-                prom_query(_records(kind, "$__range")),
+                prom_query(_records(kind)),
                 unit=RECORD_UNITS[kind],
                 colours=informative(),
                 time_from=TODAY,
@@ -157,23 +242,25 @@ def _interactions() -> list[Item]:
             "Calls started and ended",
             "Calls between patients and doctors; each bar covers a few minutes.",
             [
-                prom_query(_records("call_started", "$__interval"), "Calls started", "A"),
-                prom_query(_records("call_ended", "$__interval"), "Calls ended", "B"),
+                prom_query(_record_bars("call_started"), "Calls started", "A"),
+                prom_query(_record_bars("call_ended"), "Calls ended", "B"),
             ],
             unit=CALLS,
             bars=True,
             min_interval=BAR_INTERVAL,
+            decimals=0,
         ),
         timeseries_panel(
             "Messages and notes recorded",
             "Messages and notes recorded; each bar covers a few minutes.",
             [
-                prom_query(_records("message", "$__interval"), "Messages", "A"),
-                prom_query(_records("note", "$__interval"), "Notes", "B"),
+                prom_query(_record_bars("message"), "Messages", "A"),
+                prom_query(_record_bars("note"), "Notes", "B"),
             ],
             unit=ITEMS,
             bars=True,
             min_interval=BAR_INTERVAL,
+            decimals=0,
         ),
     ]
 
@@ -182,42 +269,55 @@ def _failures() -> list[Item]:
     description = (
         " in the last hour. Green: none. Red: please call engineering and say which box is red."
     )
+    failed_requests = _logs_link("What went wrong (for engineering)", FAILURE_EVENTS)
     return [
         dashboard_builders.Row("Things that failed (red means: call engineering)"),
         stat_panel(
             "Sign-ups that could not be saved",
             "Patients who tried to sign up but could not be registered because of a fault"
             + description,
-            prom_query(promql.failures(SIGNUPS, 'outcome="failed"')),
+            prom_query(promql.counted(SIGNUPS, 'outcome="failed"')),
             unit=PATIENTS,
             colours=red_from(1),
             time_from=LAST_HOUR,
+            links=[failed_requests],
         ),
         stat_panel(
             "Calls, messages or notes that could not be saved",
             "Calls, messages and notes that could not be recorded because of a fault" + description,
-            prom_query(promql.failures(RECORDS, 'outcome="failed"')),
+            prom_query(promql.counted(RECORDS, 'outcome="failed"')),
             unit=ITEMS,
             colours=red_from(1),
             time_from=LAST_HOUR,
-        ),
-        stat_panel(
-            "Updates not passed on to other systems",
-            "Sign-ups and records that were saved, but whose notice to the other systems "
-            "could not be sent" + description,
-            prom_query(promql.failures(promql.PUBLISHES, 'outcome="failed"')),
-            unit=UPDATES,
-            colours=red_from(1),
-            time_from=LAST_HOUR,
+            links=[failed_requests],
         ),
         stat_panel(
             "Requests the system could not answer",
             "Times the system answered with an error of its own (not a mistake by the person "
             "using it)" + description,
-            prom_query(promql.failures(REQUESTS, SERVER_ERRORS)),
+            prom_query(promql.counted(REQUESTS, SERVER_ERRORS)),
             unit=REQUESTS_UNIT,
             colours=red_from(1),
             time_from=LAST_HOUR,
+            links=[failed_requests],
+        ),
+        stat_panel(
+            "Updates waiting to be passed on",
+            "Sign-ups and records that are saved, but whose notice to the other systems has "
+            "not gone out yet. They are sent as soon as the other systems answer; nothing is "
+            "lost. Red: some have waited more than a few seconds; call engineering if it stays "
+            "red.",
+            prom_query(promql.while_current(f"max({promql.selector(OUTBOX_PENDING)})")),
+            unit=UPDATES,
+            colours=red_from(1),
+            links=[_logs_link("Why they are waiting (for engineering)", WAITING_EVENTS)],
+        ),
+        stat_panel(
+            "Oldest update waiting",
+            "How long the oldest update waiting to be passed on has waited. 0: none waiting.",
+            prom_query(promql.while_current(f"max({promql.selector(OUTBOX_OLDEST_AGE)})")),
+            unit="s",
+            colours=red_from(300),
         ),
     ]
 
@@ -245,10 +345,13 @@ def build() -> Dashboard:
         .tags(TAGS)
         .refresh("30s")
         .time("now-6h", "now")
-        .timezone("browser")
+        # "": Grafana's default time zone, which the deployment sets to the company's
+        # (GF_USERS_DEFAULT_TIMEZONE), so "today" is the same day for everyone.
+        .timezone("")
         .readonly()
         .with_variable(environment_variable())
         .with_variable(service_variable())
+        .annotation(deploys_annotation())
         .link(
             dashboard_builders.DashboardLink("Engineering view")
             .type(DashboardLinkType.DASHBOARDS)
@@ -257,4 +360,4 @@ def build() -> Dashboard:
             .keep_time(True)
         )
     )
-    return add_all(board, [*_signups(), *_interactions(), *_failures(), *_live()]).build()
+    return add_all(board, [*_now(), *_signups(), *_interactions(), *_failures(), *_live()]).build()

@@ -8,7 +8,11 @@ from dashboards import promql
 from dashboards.layout import Item, add_all
 from dashboards.panels import (
     LOKI_SCOPE,
+    data_age_panel,
+    deploys_annotation,
     environment_variable,
+    event_variable,
+    informative,
     level_variable,
     logs_panel,
     loki_query,
@@ -26,6 +30,7 @@ UID = "logger-app-service-health"
 TITLE = "Service health"
 TAGS = ["logger-app"]
 LEGEND_ROUTE = f"{{{{{ROUTE}}}}}"
+EVENTS_PER_SECOND = "suffix: events/s"
 
 # The X-Ray form of the line's trace id (1-<8 hex>-<24 hex>), as a label the AWS Loki data
 # source's derived field links to X-Ray; lines outside a request (empty trace_id) keep it empty.
@@ -77,13 +82,12 @@ def _requests() -> list[Item]:
             timeseries_panel(
                 f"Latency p{label} by route",
                 f"{label}th percentile of server-side request duration per route, from the "
-                "histogram buckets (accuracy is bounded by the bucket widths). Exemplars, when "
-                "the data source has them, link to the trace.",
-                [prom_query(promql.quantile_by(q, ROUTE), LEGEND_ROUTE).exemplar(exemplar)],
+                "histogram buckets (accuracy is bounded by the bucket widths).",
+                [prom_query(promql.quantile_by(q, ROUTE), LEGEND_ROUTE)],
                 unit=DURATION_UNIT,
                 width=8,
             )
-            for q, label, exemplar in [(0.5, "50", False), (0.95, "95", True), (0.99, "99", True)]
+            for q, label in [(0.5, "50"), (0.95, "95"), (0.99, "99")]
         ],
     ]
 
@@ -91,7 +95,7 @@ def _requests() -> list[Item]:
 def _dependencies() -> list[Item]:
     dependency_errors = (
         f"sum by (dependency) (count_over_time({{{LOKI_SCOPE}}} | json "
-        '| event="dependency.unavailable" [$__auto])) or vector(0)'
+        '| event="dependency.unavailable" [$__auto]))'
     )
     return [
         dashboard_builders.Row("DynamoDB and SQS"),
@@ -99,16 +103,30 @@ def _dependencies() -> list[Item]:
             "Queue publishes by event and outcome",
             "Events published to SQS per second, by event type and outcome (published, failed).",
             [prom_query(promql.rate_by(PUBLISHES, "event, outcome"), "{{event}} {{outcome}}")],
-            unit="reqps",
+            unit=EVENTS_PER_SECOND,
             width=8,
         ),
         stat_panel(
-            "Queue publish failures",
-            "Events whose SQS publish failed after the DynamoDB write succeeded (logged as "
-            "event.publish_failed with the event body) in the selected time range.",
-            prom_query(promql.failures(PUBLISHES, 'outcome="failed"')),
+            "Events whose first publish failed",
+            "Events whose SQS publish right after the DynamoDB write failed (logged once as "
+            "event.publish_failed) in the selected time range; the outbox drain sends them "
+            "later. Counted once per event, not per retry.",
+            prom_query(promql.counted(PUBLISHES, 'outcome="failed"')),
             unit="suffix: events",
             colours=red_from(1),
+        ),
+        timeseries_panel(
+            "Outbox backlog",
+            "Events saved but not yet published, older than the drain's minimum age (10 s), "
+            "and the oldest one's age, as each API task's last drain found them. Drains to 0 "
+            "once SQS answers.",
+            [
+                prom_query(f"max({promql.selector(promql.OUTBOX_PENDING)})", "waiting", "A"),
+                prom_query(f"max({promql.selector(promql.OUTBOX_OLDEST_AGE)})", "oldest (s)", "B"),
+            ],
+            unit="short",
+            colours=red_from(1),
+            width=6,
         ),
         timeseries_panel(
             "Requests refused: DynamoDB or SQS unavailable",
@@ -146,15 +164,70 @@ def _dependencies() -> list[Item]:
                     "{{service}} {{operation}} {{outcome}}",
                 )
             ],
-            unit="reqps",
+            unit="suffix: calls/s",
             colours=red_from(0.01),
             width=12,
         ),
     ]
 
 
+def _worker() -> list[Item]:
+    return [
+        dashboard_builders.Row("Event worker"),
+        *[
+            stat_panel(
+                title,
+                description,
+                prom_query(promql.counted(promql.WORKER_EVENTS, f'outcome="{outcome}"')),
+                unit="suffix: events",
+                colours=colours,
+            )
+            for outcome, title, description, colours in [
+                (
+                    "processed",
+                    "Events processed",
+                    "Events the worker applied, in the selected time range.",
+                    informative(),
+                ),
+                (
+                    "duplicate",
+                    "Duplicates ignored",
+                    "Events delivered again (SQS is at-least-once) and recognised as already "
+                    "applied.",
+                    informative(),
+                ),
+                (
+                    "failed",
+                    "Events failed",
+                    "Events the worker could not handle (malformed, a missing patient, AWS "
+                    "refusing for good); each is retried until the queue's receive limit.",
+                    red_from(1),
+                ),
+                (
+                    "dead_lettered",
+                    "Events dead-lettered",
+                    "Events that failed on their last receive and went to the dead-letter "
+                    "queue: look at them (runbook).",
+                    red_from(1),
+                ),
+            ]
+        ],
+        timeseries_panel(
+            "Queue depth",
+            "Messages waiting in the event queue and in its dead-letter queue, as the worker "
+            "reads them from SQS every minute. Any message in the dead-letter queue is red.",
+            [prom_query(f"max by (queue) ({promql.selector(promql.QUEUE_DEPTH)})", "{{queue}}")],
+            unit="suffix: messages",
+            colours=red_from(1),
+            decimals=0,
+            width=24,
+        ),
+    ]
+
+
 def _logs() -> list[Item]:
     scope = f'{{{LOKI_SCOPE}, level=~"$level"}}'
+    events = '| event=~"$event"'
     return [
         dashboard_builders.Row("Logs"),
         timeseries_panel(
@@ -167,9 +240,9 @@ def _logs() -> list[Item]:
         ),
         logs_panel(
             "Logs",
-            "The service's JSON log lines, newest first, filtered by the level variable. "
+            "The service's log lines, newest first, filtered by the level and event variables. "
             "Expand a line and follow its trace id (View trace) to the trace.",
-            loki_query(f"{scope} | json | {XRAY_TRACE_ID}"),
+            loki_query(f"{scope} | json {events} | {XRAY_TRACE_ID}"),
         ),
     ]
 
@@ -189,6 +262,8 @@ def build() -> Dashboard:
         .with_variable(environment_variable())
         .with_variable(service_variable())
         .with_variable(level_variable())
+        .with_variable(event_variable())
+        .annotation(deploys_annotation())
         .link(
             dashboard_builders.DashboardLink("Staff view")
             .type(DashboardLinkType.DASHBOARDS)
@@ -197,4 +272,14 @@ def build() -> Dashboard:
             .keep_time(True)
         )
     )
-    return add_all(board, [*_requests(), *_dependencies(), *_logs()]).build()
+    return add_all(
+        board,
+        [
+            dashboard_builders.Row("Is this page up to date?"),
+            data_age_panel(promql.data_age()),
+            *_requests(),
+            *_dependencies(),
+            *_worker(),
+            *_logs(),
+        ],
+    ).build()
