@@ -9,6 +9,7 @@ from tests.dashboards.fixtures import (  # noqa: F401  (pytest finds fixtures by
     dashboard_traffic,
     degraded_apps,
     delivered_logs,
+    worker,
 )
 
 # Every fixture of the e2e harness, whatever it grows to: this directory's tests need its stack.

@@ -2,8 +2,10 @@
 delivers them to Loki's push API."""
 
 import json
+import subprocess
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from tests.e2e.app import App
 from tests.e2e.processes import ManagedProcess, http_ok, poll
 from tests.e2e.prometheus import Prometheus
 from tests.e2e.traffic import Driver, Ledger, Traffic, new_patient, standard_traffic
+from tests.faults import FaultProxy, fault_proxy
 from tests.log_router.loki_receiver import LokiReceiver, PushedEntry
 from tests.log_router.router import LogRouter, build_fluent_bit, router_environment
 from tests.support import free_port
@@ -58,15 +61,22 @@ def dashboard_traffic(
 
 
 class DegradedApp:
-    """A second instance of the harness's app, with the same command and environment but one or
-    both AWS endpoints pointing where nothing listens: real failures, for the failure panels."""
+    """A second instance of the harness's app, with the same command and environment but one
+    AWS endpoint pointing where nothing listens, or through a fault proxy: real failures, for the
+    failure panels. Its own service.instance.id keeps its series apart from the app's (on ECS
+    each task has its own)."""
 
-    def __init__(self, app: App, workdir: Path, name: str, dead: dict[str, str]) -> None:
+    def __init__(self, app: App, workdir: Path, name: str, endpoints: dict[str, str]) -> None:
         self.port = free_port()
         argv = [str(self.port) if arg == str(app.port) else arg for arg in app.process.argv]
         self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **app.process.env,
+            **endpoints,
+            "OTEL_RESOURCE_ATTRIBUTES": f"service.instance.id={name}",
+        }
         self.process = ManagedProcess(
-            f"logger-app ({name})", argv, workdir / f"app-{name}.log", {**app.process.env, **dead}
+            f"logger-app ({name})", argv, workdir / f"app-{name}.log", env
         )
 
     def start(self) -> None:
@@ -79,39 +89,81 @@ class DegradedApp:
         ]
 
 
-def _at_least(n: float) -> Callable[[float], bool]:
-    return lambda value: value >= n
+@dataclass
+class Degraded:
+    """The degraded instances, and the fault proxy between one of them and SQS."""
+
+    apps: list[DegradedApp]
+    sqs: FaultProxy
 
 
-def _fail_twice(prometheus: Prometheus, cause: Callable[[], None], counter: str) -> None:
-    """Cause a failure, wait until Prometheus has its new series, cause it again: increase()
-    only sees what a series gained after its first sample."""
-    for times in (1, 2):
-        cause()
-        # At least: a background retry of the outbox may count more failures.
-        got = poll(
-            lambda: sum(s.value for s in prometheus.query(counter)),
-            until=_at_least(times),
-        )
-        assert got >= times, f"{counter}: {got} after {times} failures"
+def _until_counted(prometheus: Prometheus, counter: str, expected: float) -> None:
+    got = poll(
+        lambda: sum(s.value for s in prometheus.query(counter)), until=lambda v: v >= expected
+    )
+    assert got == expected, f"{counter}: {got}, expected {expected}"
+
+
+@pytest.fixture(scope="session")
+def worker(app: App, workdir: Path) -> Iterator[ManagedProcess]:
+    """`logger-app worker` beside the app, as on ECS: consumes what the app publishes."""
+    argv = [arg for arg in app.process.argv if arg not in {"serve"}]
+    executable = argv[0]
+    process = ManagedProcess(
+        "logger-app worker",
+        [executable, "worker"],
+        workdir / "worker.log",
+        {
+            **app.process.env,
+            "LOGGER_APP_WORKER_WAIT_SECONDS": "1",
+            "LOGGER_APP_WORKER_RETRY_DELAY_SECONDS": "1",
+            "OTEL_RESOURCE_ATTRIBUTES": "service.instance.id=worker",
+        },
+    )
+    process.start()
+    process.wait_until(lambda: "worker.started" in process.output(), timeout=60)
+    try:
+        yield process
+    finally:
+        process.stop()
 
 
 @pytest.fixture(scope="session")
 def degraded_apps(
-    app: App, workdir: Path, prometheus: Prometheus, ledger: Ledger, dashboard_traffic: Traffic
-) -> Iterator[list[DegradedApp]]:
-    """DynamoDB unreachable (sign-ups and records fail with 503, dependency.unavailable), and SQS
-    unreachable (saved, but the event is not published: event.publish_failed)."""
+    app: App,
+    workdir: Path,
+    prometheus: Prometheus,
+    ledger: Ledger,
+    dashboard_traffic: Traffic,
+    worker: ManagedProcess,
+) -> Iterator[Degraded]:
+    """Exactly one of each failure: DynamoDB unreachable (a sign-up and a record fail with 503,
+    dependency.unavailable), and SQS throttled (a sign-up saved, its event not published:
+    event.publish_failed, then waiting in the outbox until the throttling ends)."""
     nowhere = f"http://127.0.0.1:{free_port()}"
-    no_storage = DegradedApp(app, workdir, "no-dynamodb", {"AWS_ENDPOINT_URL_DYNAMODB": nowhere})
-    no_queue = DegradedApp(app, workdir, "no-sqs", {"AWS_ENDPOINT_URL_SQS": nowhere})
-    apps = [no_storage, no_queue]
-    try:
-        for degraded in apps:
-            degraded.start()
-        with httpx.Client(base_url=no_storage.url, timeout=30) as client:
-
-            def unsaved() -> None:
+    with fault_proxy(app.process.env["AWS_ENDPOINT_URL"]) as sqs:
+        sqs.inject("AmazonSQS.SendMessage", "throttle")
+        no_storage = DegradedApp(
+            app, workdir, "no-dynamodb", {"AWS_ENDPOINT_URL_DYNAMODB": nowhere}
+        )
+        # Its own outbox table: the harness's app would otherwise drain (publish) its entries,
+        # as another task would, where a real SQS outage fails every task alike.
+        outbox = {"LOGGER_APP_OUTBOX_TABLE": "logger-app-outbox-sqs-outage"}
+        subprocess.run(
+            [app.process.argv[0], "bootstrap"],
+            env={**app.process.env, **outbox},
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        no_queue = DegradedApp(
+            app, workdir, "sqs-throttled", {"AWS_ENDPOINT_URL_SQS": sqs.url, **outbox}
+        )
+        apps = [no_storage, no_queue]
+        try:
+            for degraded in apps:
+                degraded.start()
+            with httpx.Client(base_url=no_storage.url, timeout=30) as client:
                 patient = new_patient()
                 ledger.personal_data.update(patient.values())
                 response = client.post("/v1/signups", json=patient)
@@ -119,30 +171,28 @@ def degraded_apps(
                 record = {"patient_id": str(uuid.uuid4()), "doctor_id": "dr-e2e-1", "kind": "note"}
                 response = client.post("/v1/records", json=record)
                 assert response.status_code == 503, response.text
-
-            _fail_twice(prometheus, unsaved, 'logger_app_records_total{outcome="failed"}')
-        with httpx.Client(base_url=no_queue.url, timeout=30) as client:
-
-            def unpublished() -> None:
+            ledger.signups["failed"] += 1
+            ledger.records["note", "failed"] += 1
+            with httpx.Client(base_url=no_queue.url, timeout=30) as client:
                 patient = new_patient()
                 ledger.personal_data.update(patient.values())
                 response = client.post("/v1/signups", json=patient)
                 assert response.status_code == 201, response.text
-
-            _fail_twice(
-                prometheus, unpublished, 'logger_app_queue_publishes_total{outcome="failed"}'
-            )
-        yield apps
-    finally:
-        for degraded in apps:
-            degraded.process.stop()
+            ledger.signups["created"] += 1
+            ledger.publishes["patient.signed_up", "failed"] += 1
+            _until_counted(prometheus, 'logger_app_records_total{outcome="failed"}', 1)
+            _until_counted(prometheus, 'logger_app_queue_publishes_total{outcome="failed"}', 1)
+            yield Degraded(apps, sqs)
+        finally:
+            for degraded in apps:
+                degraded.process.stop()
 
 
 @pytest.fixture(scope="session")
 def delivered_logs(
     workdir: Path,
     app: App,
-    degraded_apps: list[DegradedApp],
+    degraded_apps: Degraded,
     prometheus: Prometheus,
     dashboard_traffic: Traffic,
 ) -> list[PushedEntry]:
@@ -151,7 +201,7 @@ def delivered_logs(
     [environment] = {s["deployment_environment"] for s in prometheus.series(REQUESTS)}
     lines = [
         line
-        for process in (app.process, *(d.process for d in degraded_apps))
+        for process in (app.process, *(d.process for d in degraded_apps.apps))
         for line in process.output().splitlines()
         if line.strip()
     ]

@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -12,6 +12,10 @@ class Query:
     panel: str
     datasource: str
     expr: str
+    # The panel's own time settings (timeFrom, interval, gridPos, maxDataPoints) and the
+    # dashboard's default range: what Grafana's time variables are computed from.
+    panel_json: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    dashboard_from: str = "now-6h"
 
 
 def panels(board: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -28,7 +32,14 @@ def targets(board: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def queries(board: dict[str, Any]) -> list[Query]:
     return [
-        Query(board["title"], panel["title"], target["datasource"]["uid"], target["expr"])
+        Query(
+            board["title"],
+            panel["title"],
+            target["datasource"]["uid"],
+            target["expr"],
+            panel,
+            board["time"]["from"],
+        )
         for panel in panels(board)
         for target in panel.get("targets", [])
     ]

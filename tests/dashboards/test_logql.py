@@ -9,6 +9,7 @@ what Loki is given: whether Loki would evaluate each query to the numbers shown 
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,10 @@ import yaml
 
 from dashboards.datasources import LOKI_UID
 from dashboards.render import OUTPUT
+from tests.dashboards.grafana_time import builtins
 from tests.dashboards.logql import Matcher, ParsedQuery, parse
 from tests.dashboards.queries import Query, queries, substitute, unresolved
-from tests.dashboards.variables import BUILTINS, resolve
+from tests.dashboards.variables import resolve
 from tests.e2e.prometheus import Prometheus
 from tests.log_router.loki_receiver import PushedEntry
 
@@ -45,6 +47,12 @@ STREAM_LABELS = {"service", "environment", "level"}
 def _parsed(expr: str) -> ParsedQuery:
     [parsed] = parse([expr])
     return parsed
+
+
+def _timed(query: Query) -> str:
+    """The query with Grafana's time variables for its panel (the grammar needs durations)."""
+    now = datetime.now(UTC)
+    return substitute(query.expr, builtins(query.dashboard_from, query.panel_json, now))
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +93,7 @@ def test_the_grammar_rejects_a_broken_query() -> None:
 
 @pytest.mark.parametrize(("board", "query"), LOGQL, ids=IDS)
 def test_query_parses_with_grafanas_grammar(board: str, query: Query) -> None:
-    parsed = _parsed(substitute(query.expr, BUILTINS))
+    parsed = _parsed(_timed(query))
     assert not parsed.errors, f"{query.panel}: syntax errors near {parsed.errors}"
     assert parsed.selectors(), query.expr
 
@@ -97,7 +105,7 @@ def test_stream_selectors_select_delivered_streams(
     resolved: dict[str, dict[str, str]],
     delivered_logs: list[PushedEntry],
 ) -> None:
-    expr = substitute(query.expr, resolved[board])
+    expr = substitute(_timed(query), resolved[board])
     assert not unresolved(expr), expr
     delivered_labels = {name for entry in delivered_logs for name in entry.labels}
     assert delivered_labels == STREAM_LABELS
@@ -111,7 +119,7 @@ def test_stream_selectors_select_delivered_streams(
 def test_fields_read_from_the_json_are_in_the_lines(
     board: str, query: Query, delivered_logs: list[PushedEntry]
 ) -> None:
-    fields = _parsed(substitute(query.expr, BUILTINS)).extracted_fields()
+    fields = _parsed(_timed(query)).extracted_fields()
     in_lines = {key for record in _records(delivered_logs) for key in record}
     missing = fields - in_lines - STREAM_LABELS
     assert not missing, f"{query.panel}: {missing} are in no delivered line"
@@ -125,7 +133,7 @@ def _board_query(board: str, panel: str) -> Query:
 def _event_filter(query: Query) -> re.Pattern[str]:
     [event] = [
         matcher
-        for node in _parsed(substitute(query.expr, BUILTINS)).nodes
+        for node in _parsed(_timed(query)).nodes
         if node.type == "Matcher" and node.text.startswith("event")
         for matcher in [re.fullmatch(r"event\s*=~?\s*[`\"](.*)[`\"]", node.text)]
         if matcher

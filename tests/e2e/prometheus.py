@@ -1,6 +1,7 @@
 """A Prometheus with the remote-write receiver (AMP's stand-in), and PromQL against it."""
 
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,15 @@ class Prometheus:
         return [
             Sample(labels=item["metric"], value=float(item["value"][1])) for item in data["result"]
         ]
+
+    def query_range(self, promql: str, *, step: int, duration_s: int) -> list[float]:
+        """Every value of every series, evaluated from now - duration_s to now, every step."""
+        end = time.time()
+        data = self._get(
+            "/api/v1/query_range",
+            {"query": promql, "start": end - duration_s, "end": end, "step": step},
+        )
+        return [float(value) for series in data["result"] for _, value in series["values"]]
 
     def series(self, match: str) -> list[dict[str, str]]:
         result: list[dict[str, str]] = self._get("/api/v1/series", {"match[]": match})
