@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from dashboards.datasources import LOKI_UID, PROMETHEUS_UID
+from dashboards.panels import NO_DATA
 from dashboards.render import DASHBOARDS, OUTPUT, rendered
 from tests.dashboards.queries import panels, targets
 
@@ -76,3 +77,30 @@ def test_staff_failure_panels_turn_red_from_the_first_failure() -> None:
         steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
         assert steps[0]["color"] == "green"
         assert steps[-1] == {"color": "red", "value": 1}, panel["title"]
+
+
+def test_staff_failure_boxes_link_to_the_log_lines_behind_them() -> None:
+    board = _load(OUTPUT / "patients-live.json")
+    health = _load(OUTPUT / "service-health.json")
+    failures = [p for p in panels(board) if "could not" in p["title"] or "waiting to" in p["title"]]
+    assert len(failures) == 4
+    assert "event" in {v["name"] for v in health["templating"]["list"]}
+    for panel in failures:
+        [link] = panel["links"]
+        assert link["url"].startswith(f"/d/{health['uid']}?var-event="), panel["title"]
+
+
+@pytest.mark.parametrize("path", sorted(OUTPUT.glob("*.json")), ids=lambda p: p.name)
+def test_no_number_reads_zero_when_nothing_arrives(path: Path) -> None:
+    for panel in panels(_load(path)):
+        if panel["type"] == "stat":
+            assert panel["fieldConfig"]["defaults"]["noValue"] == NO_DATA, panel["title"]
+
+
+@pytest.mark.parametrize("path", sorted(OUTPUT.glob("*.json")), ids=lambda p: p.name)
+def test_red_limits_are_drawn_on_charts(path: Path) -> None:
+    for panel in panels(_load(path)):
+        defaults = panel.get("fieldConfig", {}).get("defaults", {})
+        colours = [s["color"] for s in defaults.get("thresholds", {}).get("steps", [])]
+        if panel["type"] == "timeseries" and "red" in colours:
+            assert defaults["custom"]["thresholdsStyle"]["mode"] == "line", panel["title"]
