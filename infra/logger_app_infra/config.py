@@ -28,6 +28,7 @@ _ENV_FALLBACK: dict[str, str] = {
     "githubBranch": "DEPLOY_GITHUB_BRANCH",
     "githubOidcProviderArn": "OIDC_PROVIDER_ARN",  # GitHub reserves GITHUB_*
     "adotImage": "ADOT_IMAGE",
+    "availabilityZones": "AVAILABILITY_ZONES",
 }
 
 PRODUCTION_ENVIRONMENTS = frozenset({"prod", "production"})
@@ -36,6 +37,7 @@ UNSET_IMAGE_TAG = "unset"
 
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_AZ_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
 _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
 
 
@@ -58,6 +60,8 @@ class DeploymentConfig:
     github_branch: str
     github_oidc_provider_arn: str | None
     adot_image: str
+    # Two zone names; empty: the region's first two (Fn::GetAZs, resolved at deploy time).
+    availability_zones: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -108,6 +112,18 @@ def _acm_arn(value: str | None, key: str) -> str | None:
     return value
 
 
+def _availability_zones(value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    zones = tuple(zone.strip() for zone in value.split(",") if zone.strip())
+    if len(zones) != 2 or len(set(zones)) != 2 or not all(_AZ_NAME.match(z) for z in zones):
+        raise ConfigError(
+            f"availabilityZones={value!r}: give two zone names, comma-separated "
+            "(e.g. eu-west-1a,eu-west-1b)"
+        )
+    return zones
+
+
 def load_config(node: Node) -> DeploymentConfig:
     environment = _lookup(node, "environment") or "dev"
     if not _ENV_NAME.match(environment):
@@ -140,4 +156,5 @@ def load_config(node: Node) -> DeploymentConfig:
         github_branch=_lookup(node, "githubBranch") or "main",
         github_oidc_provider_arn=_lookup(node, "githubOidcProviderArn"),
         adot_image=_lookup(node, "adotImage") or DEFAULT_ADOT_IMAGE,
+        availability_zones=_availability_zones(_lookup(node, "availabilityZones")),
     )

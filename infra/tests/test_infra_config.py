@@ -45,6 +45,9 @@ def test_environment_variables_fill_in_missing_context(monkeypatch: pytest.Monke
         ("vpnClientCidr", "10.100.0.0/24"),
         ("albCertificateArn", "not-an-arn"),
         ("githubRepository", "just-a-name"),
+        ("availabilityZones", "eu-west-1a"),
+        ("availabilityZones", "eu-west-1a,eu-west-1a"),
+        ("availabilityZones", "eu-west-1a,not a zone"),
     ],
 )
 def test_malformed_inputs_are_rejected(key: str, value: str) -> None:
