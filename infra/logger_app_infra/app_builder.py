@@ -10,7 +10,7 @@ import aws_cdk as cdk
 
 from .access import AccessStack
 from .app_permissions import AppResources
-from .config import UNSET_IMAGE_TAG, DeploymentConfig, load_config
+from .config import DeploymentConfig, load_config
 from .data import DataStack
 from .delivery import DeliveryStack
 from .images import ImageCatalog
@@ -71,11 +71,6 @@ def build_stacks(app: cdk.App, repo_root: Path = REPO_ROOT) -> LoggerAppStacks:
     data = DataStack(app, f"{prefix}-Data", config=config, env=env)
     delivery = DeliveryStack(app, f"{prefix}-Delivery", config=config, env=env)
     images = ImageCatalog(delivery.repositories, config.image_tag)
-    if config.image_tag == UNSET_IMAGE_TAG:
-        cdk.Annotations.of(delivery).add_warning_v2(
-            "logger-app:no-image-tag",
-            "imageTag is not set: the task definitions point at the tag 'unset'.",
-        )
     access = AccessStack(app, f"{prefix}-Access", config=config, vpc=network.vpc, env=env)
     observability = ObservabilityStack(
         app,

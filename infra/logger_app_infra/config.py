@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from constructs import Node
 
 # context key -> environment variable, for `cdk deploy -c key=value` or `KEY=value make synth`.
-_ENV_FALLBACK: dict[str, str] = {
+ENV_FALLBACK: dict[str, str] = {
     "environment": "DEPLOY_ENVIRONMENT",
     "account": "CDK_DEFAULT_ACCOUNT",
     "region": "CDK_DEFAULT_REGION",
@@ -33,11 +33,14 @@ _ENV_FALLBACK: dict[str, str] = {
 
 PRODUCTION_ENVIRONMENTS = frozenset({"prod", "production"})
 DEFAULT_ADOT_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.50.0"
-UNSET_IMAGE_TAG = "unset"
+# What `python infra/app.py` (make synth) passes for the inputs that name deployed artefacts
+# when the CDK CLI is not the caller: a synth to read and lint, never to deploy (app.py).
+OFFLINE_SYNTH_CONTEXT: dict[str, str] = {"imageTag": "offline-synth-placeholder"}
 
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _AZ_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
 
 
@@ -90,10 +93,31 @@ class DeploymentConfig:
 def _lookup(node: Node, key: str) -> str | None:
     value = node.try_get_context(key)
     if value is None:
-        value = os.environ.get(_ENV_FALLBACK[key])
+        value = os.environ.get(ENV_FALLBACK[key])
     if value is None or str(value).strip() == "":
         return None
     return str(value).strip()
+
+
+def _required(node: Node, key: str, meaning: str) -> str:
+    value = _lookup(node, key)
+    if value is None:
+        raise ConfigError(
+            f"{key} is not set: {meaning}. Pass -c {key}=... to the CDK CLI or set "
+            f"{ENV_FALLBACK[key]}; a deploy without it would point the tasks at nothing."
+        )
+    return value
+
+
+def _image_tag(node: Node) -> str:
+    tag = _required(
+        node,
+        "imageTag",
+        "it is the tag of the four images in ECR (the deploy workflow uses the commit SHA)",
+    )
+    if not _IMAGE_TAG.match(tag):
+        raise ConfigError(f"imageTag={tag!r} is not a valid image tag")
+    return tag
 
 
 def _cidr(value: str, key: str, max_prefix: int) -> str:
@@ -143,7 +167,7 @@ def load_config(node: Node) -> DeploymentConfig:
         environment=environment,
         account=_lookup(node, "account"),
         region=_lookup(node, "region"),
-        image_tag=_lookup(node, "imageTag") or UNSET_IMAGE_TAG,
+        image_tag=_image_tag(node),
         # Client VPN needs a /22 or larger client range; the VPC a /16../24.
         vpc_cidr=_cidr(_lookup(node, "vpcCidr") or "10.40.0.0/16", "vpcCidr", 24),
         vpn_client_cidr=_cidr(

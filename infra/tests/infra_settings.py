@@ -27,8 +27,14 @@ PROD_CONTEXT: dict[str, str] = {
     "githubRepository": GITHUB_REPOSITORY,
     "githubBranch": "main",
 }
-# A minimal development configuration: no certificates, no VPN, no GitHub role.
-DEV_CONTEXT: dict[str, str] = {"environment": "dev", "account": ACCOUNT, "region": REGION}
+# A minimal development configuration: no certificates, no VPN, no GitHub role. The image tag
+# is required; tests pass an explicit placeholder.
+DEV_CONTEXT: dict[str, str] = {
+    "environment": "dev",
+    "account": ACCOUNT,
+    "region": REGION,
+    "imageTag": "test-placeholder",
+}
 
 # Where the repository's shared files (otel-collector.yaml) are read from.
 REPO = Path(os.environ.get("INFRA_TEST_REPO_ROOT", str(REPO_ROOT)))
