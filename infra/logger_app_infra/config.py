@@ -29,6 +29,7 @@ ENV_FALLBACK: dict[str, str] = {
     "githubOidcProviderArn": "OIDC_PROVIDER_ARN",  # GitHub reserves GITHUB_*
     "adotImage": "ADOT_IMAGE",
     "availabilityZones": "AVAILABILITY_ZONES",
+    "dataRemovalPolicy": "DATA_REMOVAL_POLICY",
 }
 
 PRODUCTION_ENVIRONMENTS = frozenset({"prod", "production"})
@@ -65,6 +66,8 @@ class DeploymentConfig:
     adot_image: str
     # Two zone names; empty: the region's first two (Fn::GetAZs, resolved at deploy time).
     availability_zones: tuple[str, ...] = ()
+    # dataRemovalPolicy=destroy: tables, queues, buckets and file systems go with their stacks.
+    destroy_data: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -148,6 +151,19 @@ def _availability_zones(value: str | None) -> tuple[str, ...]:
     return zones
 
 
+def _destroy_data(value: str | None, environment: str) -> bool:
+    if value is None or value == "retain":
+        return False
+    if value != "destroy":
+        raise ConfigError(f"dataRemovalPolicy={value!r}: use 'retain' (default) or 'destroy'")
+    if environment in PRODUCTION_ENVIRONMENTS:
+        raise ConfigError(
+            f"dataRemovalPolicy=destroy is refused for environment={environment!r}: "
+            "production data is always kept"
+        )
+    return True
+
+
 def load_config(node: Node) -> DeploymentConfig:
     environment = _lookup(node, "environment") or "dev"
     if not _ENV_NAME.match(environment):
@@ -181,4 +197,5 @@ def load_config(node: Node) -> DeploymentConfig:
         github_oidc_provider_arn=_lookup(node, "githubOidcProviderArn"),
         adot_image=_lookup(node, "adotImage") or DEFAULT_ADOT_IMAGE,
         availability_zones=_availability_zones(_lookup(node, "availabilityZones")),
+        destroy_data=_destroy_data(_lookup(node, "dataRemovalPolicy"), environment),
     )

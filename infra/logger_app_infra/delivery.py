@@ -9,13 +9,13 @@ from aws_cdk import (
     CfnOutput,
     DefaultStackSynthesizer,
     Duration,
-    RemovalPolicy,
     Stack,
 )
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from . import removal
 from .config import DeploymentConfig
 from .nag import suppress
 
@@ -53,7 +53,8 @@ class DeliveryStack(Stack):
                 image_tag_mutability=ecr.TagMutability.IMMUTABLE,
                 encryption=ecr.RepositoryEncryption.KMS,
                 lifecycle_rules=[ecr.LifecycleRule(max_image_count=100)],
-                removal_policy=RemovalPolicy.RETAIN,
+                # Fixed names: kept, except when the create that made them rolls back.
+                removal_policy=removal.NAMED,
             )
             for image in IMAGES
         }
@@ -74,7 +75,12 @@ class DeliveryStack(Stack):
             return
         provider_arn = config.github_oidc_provider_arn or (
             iam.OidcProviderNative(
-                self, "GitHubOidcProvider", url=GITHUB_OIDC_URL, client_ids=["sts.amazonaws.com"]
+                self,
+                "GitHubOidcProvider",
+                url=GITHUB_OIDC_URL,
+                client_ids=["sts.amazonaws.com"],
+                # One per URL and account: a retained one would block the retry.
+                removal_policy=removal.NAMED,
             ).oidc_provider_arn
         )
         self.deploy_role = iam.Role(
