@@ -70,7 +70,12 @@ def build_stacks(app: cdk.App, repo_root: Path = REPO_ROOT) -> LoggerAppStacks:
     network = NetworkStack(app, f"{prefix}-Network", config=config, env=env)
     data = DataStack(app, f"{prefix}-Data", config=config, env=env)
     delivery = DeliveryStack(app, f"{prefix}-Delivery", config=config, env=env)
-    images = ImageCatalog(delivery.repositories, config.image_tag)
+    images = ImageCatalog(
+        delivery.repositories,
+        config.image_tag,
+        digests=config.third_party_digests,
+        ecr_public_prefix=delivery.ecr_public_prefix,
+    )
     access = AccessStack(app, f"{prefix}-Access", config=config, vpc=network.vpc, env=env)
     observability = ObservabilityStack(
         app,

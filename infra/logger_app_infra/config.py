@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from constructs import Node
 
+from .third_party import DIGEST, THIRD_PARTY_IMAGES
+
 # context key -> environment variable, for `cdk deploy -c key=value` or `KEY=value make synth`.
 ENV_FALLBACK: dict[str, str] = {
     "environment": "DEPLOY_ENVIRONMENT",
@@ -27,16 +29,20 @@ ENV_FALLBACK: dict[str, str] = {
     "githubRepository": "DEPLOY_GITHUB_REPOSITORY",
     "githubBranch": "DEPLOY_GITHUB_BRANCH",
     "githubOidcProviderArn": "OIDC_PROVIDER_ARN",  # GitHub reserves GITHUB_*
-    "adotImage": "ADOT_IMAGE",
     "availabilityZones": "AVAILABILITY_ZONES",
     "dataRemovalPolicy": "DATA_REMOVAL_POLICY",
+    # Digests of the third-party images (third_party.py), resolved by the deploy workflow.
+    **{image.context_key: image.env for image in THIRD_PARTY_IMAGES},
 }
 
 PRODUCTION_ENVIRONMENTS = frozenset({"prod", "production"})
-DEFAULT_ADOT_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.50.0"
 # What `python infra/app.py` (make synth) passes for the inputs that name deployed artefacts
 # when the CDK CLI is not the caller: a synth to read and lint, never to deploy (app.py).
-OFFLINE_SYNTH_CONTEXT: dict[str, str] = {"imageTag": "offline-synth-placeholder"}
+# The digest placeholder is all zeros: no image has it, and it is obviously not a resolved one.
+OFFLINE_SYNTH_CONTEXT: dict[str, str] = {
+    "imageTag": "offline-synth-placeholder",
+    **{image.context_key: "sha256:" + "0" * 64 for image in THIRD_PARTY_IMAGES},
+}
 
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -63,7 +69,8 @@ class DeploymentConfig:
     github_repository: str | None
     github_branch: str
     github_oidc_provider_arn: str | None
-    adot_image: str
+    # context key (third_party.py) -> sha256 digest of that image.
+    third_party_digests: dict[str, str]
     # Two zone names; empty: the region's first two (Fn::GetAZs, resolved at deploy time).
     availability_zones: tuple[str, ...] = ()
     # dataRemovalPolicy=destroy: tables, queues, buckets and file systems go with their stacks.
@@ -121,6 +128,21 @@ def _image_tag(node: Node) -> str:
     if not _IMAGE_TAG.match(tag):
         raise ConfigError(f"imageTag={tag!r} is not a valid image tag")
     return tag
+
+
+def _digests(node: Node) -> dict[str, str]:
+    digests = {}
+    for image in THIRD_PARTY_IMAGES:
+        digest = _required(
+            node,
+            image.context_key,
+            f"it is the digest of {image.reference()} that the deploy workflow resolved and "
+            "scanned (python3 infra/third_party_images.py resolve)",
+        )
+        if not DIGEST.match(digest):
+            raise ConfigError(f"{image.context_key}={digest!r} is not a sha256:<64 hex> digest")
+        digests[image.context_key] = digest
+    return digests
 
 
 def _cidr(value: str, key: str, max_prefix: int) -> str:
@@ -195,7 +217,7 @@ def load_config(node: Node) -> DeploymentConfig:
         github_repository=github_repository,
         github_branch=_lookup(node, "githubBranch") or "main",
         github_oidc_provider_arn=_lookup(node, "githubOidcProviderArn"),
-        adot_image=_lookup(node, "adotImage") or DEFAULT_ADOT_IMAGE,
+        third_party_digests=_digests(node),
         availability_zones=_availability_zones(_lookup(node, "availabilityZones")),
         destroy_data=_destroy_data(_lookup(node, "dataRemovalPolicy"), environment),
     )

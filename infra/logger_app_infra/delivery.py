@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import (
@@ -58,6 +59,49 @@ class DeliveryStack(Stack):
             )
             for image in IMAGES
         }
+
+        # Third-party images from ECR Public (the ADOT collector) are served from this registry:
+        # ECR scanning sees them, and no task pulls from a public registry. Per environment, so
+        # two environments in one account do not claim the same prefix.
+        self.ecr_public_prefix = f"ecr-public-{config.environment}"
+        cache_rule = ecr.CfnPullThroughCacheRule(
+            self,
+            "EcrPublicCache",
+            ecr_repository_prefix=self.ecr_public_prefix,
+            upstream_registry="ecr-public",
+            upstream_registry_url="public.ecr.aws",
+        )
+        cache_rule.apply_removal_policy(removal.NAMED)
+        # What ECR gives the repositories it creates on a first pull through the cache.
+        cache_template = ecr.CfnRepositoryCreationTemplate(
+            self,
+            "EcrPublicCacheRepositories",
+            prefix=self.ecr_public_prefix,
+            applied_for=["PULL_THROUGH_CACHE"],
+            description="Repositories of the ECR Public pull-through cache (logger-app)",
+            encryption_configuration=ecr.CfnRepositoryCreationTemplate.EncryptionConfigurationProperty(
+                encryption_type="KMS"
+            ),
+            # Tags are re-synced from upstream; deployments pull by digest.
+            image_tag_mutability="MUTABLE",
+            lifecycle_policy=json.dumps(
+                {
+                    "rules": [
+                        {
+                            "rulePriority": 1,
+                            "description": "Keep the 20 most recent images",
+                            "selection": {
+                                "tagStatus": "any",
+                                "countType": "imageCountMoreThan",
+                                "countNumber": 20,
+                            },
+                            "action": {"type": "expire"},
+                        }
+                    ]
+                }
+            ),
+        )
+        cache_template.apply_removal_policy(removal.NAMED)
 
         for image, repository in self.repositories.items():
             CfnOutput(

@@ -88,6 +88,7 @@ class Grafana(Construct):
         container = task_definition.add_container(
             "grafana",
             image=images.image("grafana"),
+            docker_labels=images.base_labels("grafana"),
             essential=True,
             port_mappings=[ecs.PortMapping(container_port=GRAFANA_PORT, name="http")],
             environment={

@@ -76,6 +76,7 @@ class Loki(Construct):
         container = task_definition.add_container(
             "loki",
             image=images.image("loki"),
+            docker_labels=images.base_labels("loki"),
             essential=True,
             port_mappings=[ecs.PortMapping(container_port=LOKI_PORT, name="http")],
             # The image is distroless (no shell): the binary checks its own /ready.

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+from infra_settings import DIGESTS
 from logger_app_infra.app_builder import build_stacks
 from logger_app_infra.config import ConfigError, load_config
 from logger_app_infra.repo_files import MissingRepoFileError
 
 
 def _config(**context: str):  # type: ignore[no-untyped-def]
-    return load_config(cdk.App(context={"imageTag": "test-placeholder", **context}).node)
+    return load_config(cdk.App(context={"imageTag": "test-placeholder", **DIGESTS, **context}).node)
 
 
 def test_defaults_are_a_dev_environment_without_optional_inputs(
@@ -32,7 +33,7 @@ def test_defaults_are_a_dev_environment_without_optional_inputs(
 def test_environment_variables_fill_in_missing_context(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DEPLOY_ENVIRONMENT", "staging")
     monkeypatch.setenv("IMAGE_TAG", "feedbeef")
-    config = load_config(cdk.App(context={"environment": "prod"}).node)
+    config = load_config(cdk.App(context={"environment": "prod", **DIGESTS}).node)
     assert config.environment == "prod"  # context wins
     assert config.image_tag == "feedbeef"
 
@@ -84,6 +85,8 @@ def test_vpn_needs_both_certificates() -> None:
 def test_synth_fails_clearly_without_the_collector_config(tmp_path: Path) -> None:
     with pytest.raises(MissingRepoFileError, match=r"otel-collector\.yaml"):
         build_stacks(
-            cdk.App(context={"imageTag": "test-placeholder"}, outdir=str(tmp_path / "out")),
+            cdk.App(
+                context={"imageTag": "test-placeholder", **DIGESTS}, outdir=str(tmp_path / "out")
+            ),
             tmp_path,
         )
