@@ -28,7 +28,7 @@ ENV_FALLBACK: dict[str, str] = {
     "albCertificateArn": "ALB_CERTIFICATE_ARN",
     "githubRepository": "DEPLOY_GITHUB_REPOSITORY",
     "githubBranch": "DEPLOY_GITHUB_BRANCH",
-    "githubOidcProviderArn": "OIDC_PROVIDER_ARN",  # GitHub reserves GITHUB_*
+    "githubOidcProvider": "DEPLOY_GITHUB_OIDC_PROVIDER",
     "availabilityZones": "AVAILABILITY_ZONES",
     "dataRemovalPolicy": "DATA_REMOVAL_POLICY",
     # Digests of the third-party images (third_party.py), resolved by the deploy workflow.
@@ -48,6 +48,10 @@ _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _AZ_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_OIDC_PROVIDER_ARN = re.compile(
+    r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
+)
+CREATE_OIDC_PROVIDER = "create"
 _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
 
 
@@ -68,7 +72,8 @@ class DeploymentConfig:
     alb_certificate_arn: str | None
     github_repository: str | None
     github_branch: str
-    github_oidc_provider_arn: str | None
+    # "create", or the ARN of the account's existing GitHub provider; None without a repository.
+    github_oidc_provider: str | None
     # context key (third_party.py) -> sha256 digest of that image.
     third_party_digests: dict[str, str]
     # Two zone names; empty: the region's first two (Fn::GetAZs, resolved at deploy time).
@@ -88,6 +93,12 @@ class DeploymentConfig:
     def vpc_dns_server(self) -> str:
         """The Amazon-provided resolver sits at the VPC CIDR base + 2."""
         return str(ipaddress.ip_network(self.vpc_cidr).network_address + 2)
+
+    @property
+    def github_environment(self) -> str:
+        """The GitHub environment whose jobs may deploy: named like the deployment environment
+        (production's has required reviewers; docs/delivery.md)."""
+        return self.environment
 
     @property
     def prefix(self) -> str:
@@ -143,6 +154,26 @@ def _digests(node: Node) -> dict[str, str]:
             raise ConfigError(f"{image.context_key}={digest!r} is not a sha256:<64 hex> digest")
         digests[image.context_key] = digest
     return digests
+
+
+def _oidc_provider(node: Node, github_repository: str | None) -> str | None:
+    value = _lookup(node, "githubOidcProvider")
+    if github_repository is None:
+        return None
+    if value is None:
+        raise ConfigError(
+            "githubOidcProvider is not set: an account holds one GitHub OIDC provider, so say "
+            "whether this stack creates it (-c githubOidcProvider=create) or uses the existing "
+            "one (-c githubOidcProvider=arn:aws:iam::<account>:oidc-provider/"
+            "token.actions.githubusercontent.com; `aws iam list-open-id-connect-providers` "
+            "shows it); or set DEPLOY_GITHUB_OIDC_PROVIDER"
+        )
+    if value != CREATE_OIDC_PROVIDER and not _OIDC_PROVIDER_ARN.match(value):
+        raise ConfigError(
+            f"githubOidcProvider={value!r}: use 'create' or the ARN of the account's "
+            "token.actions.githubusercontent.com provider"
+        )
+    return value
 
 
 def _cidr(value: str, key: str, max_prefix: int) -> str:
@@ -216,7 +247,7 @@ def load_config(node: Node) -> DeploymentConfig:
         alb_certificate_arn=_acm_arn(_lookup(node, "albCertificateArn"), "albCertificateArn"),
         github_repository=github_repository,
         github_branch=_lookup(node, "githubBranch") or "main",
-        github_oidc_provider_arn=_lookup(node, "githubOidcProviderArn"),
+        github_oidc_provider=_oidc_provider(node, github_repository),
         third_party_digests=_digests(node),
         availability_zones=_availability_zones(_lookup(node, "availabilityZones")),
         destroy_data=_destroy_data(_lookup(node, "dataRemovalPolicy"), environment),

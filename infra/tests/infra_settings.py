@@ -34,6 +34,7 @@ PROD_CONTEXT: dict[str, str] = {
     "vpnClientCertificateArn": VPN_CLIENT_CERTIFICATE,
     "githubRepository": GITHUB_REPOSITORY,
     "githubBranch": "main",
+    "githubOidcProvider": "create",
     **DIGESTS,
 }
 # A minimal development configuration: no certificates, no VPN, no GitHub role. The image tag
