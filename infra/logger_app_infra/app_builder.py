@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import aws_cdk as cdk
 
 from .access import AccessStack
 from .app_permissions import AppResources
-from .config import UNSET_IMAGE_TAG, DeploymentConfig, load_config
+from .config import DeploymentConfig, load_config
 from .data import DataStack
 from .delivery import DeliveryStack
 from .images import ImageCatalog
@@ -21,7 +22,9 @@ from .repo_files import REPO_ROOT, read_repo_file
 from .service import ServiceStack
 
 COLLECTOR_CONFIG_FILE = "otel-collector.yaml"
-CROSS_STACK_REFERENCES = "@aws-cdk/core:defaultCrossStackReferences"
+# The CDK CLI passes cdk.json's context (the feature flags) to the app; a synth without the CLI
+# (`make synth`, the tests) reads the same file, so every synth sees the same flags.
+CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 
 
 @dataclass(frozen=True)
@@ -45,10 +48,20 @@ class LoggerAppStacks:
         ]
 
 
+def feature_flags() -> dict[str, object]:
+    context: dict[str, object] = json.loads(CDK_JSON.read_text(encoding="utf-8"))["context"]
+    return context
+
+
+def apply_feature_flags(app: cdk.App) -> None:
+    """cdk.json's context, where neither the CLI nor the caller has set a value."""
+    for key, value in feature_flags().items():
+        if app.node.try_get_context(key) is None:
+            app.node.set_context(key, value)
+
+
 def build_stacks(app: cdk.App, repo_root: Path = REPO_ROOT) -> LoggerAppStacks:
-    # Explicit, so the CLI does not warn: a consuming stack keeps its producer's exports alive.
-    if app.node.try_get_context(CROSS_STACK_REFERENCES) is None:
-        app.node.set_context(CROSS_STACK_REFERENCES, "strong")
+    apply_feature_flags(app)
     config = load_config(app.node)
     collector_config = read_repo_file(COLLECTOR_CONFIG_FILE, repo_root)
     env = cdk.Environment(account=config.account, region=config.region)
@@ -57,12 +70,12 @@ def build_stacks(app: cdk.App, repo_root: Path = REPO_ROOT) -> LoggerAppStacks:
     network = NetworkStack(app, f"{prefix}-Network", config=config, env=env)
     data = DataStack(app, f"{prefix}-Data", config=config, env=env)
     delivery = DeliveryStack(app, f"{prefix}-Delivery", config=config, env=env)
-    images = ImageCatalog(delivery.repositories, config.image_tag)
-    if config.image_tag == UNSET_IMAGE_TAG:
-        cdk.Annotations.of(delivery).add_warning_v2(
-            "logger-app:no-image-tag",
-            "imageTag is not set: the task definitions point at the tag 'unset'.",
-        )
+    images = ImageCatalog(
+        delivery.repositories,
+        config.image_tag,
+        digests=config.third_party_digests,
+        ecr_public_prefix=delivery.ecr_public_prefix,
+    )
     access = AccessStack(app, f"{prefix}-Access", config=config, vpc=network.vpc, env=env)
     observability = ObservabilityStack(
         app,

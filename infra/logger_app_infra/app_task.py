@@ -91,9 +91,11 @@ class AppTaskDefinition(Construct):
             self, "DurableLogs", retention=DURABLE_LOG_RETENTION
         )
 
+        adot_image, adot_labels = images.adot(self, self.task_definition)
         self.collector = self.task_definition.add_container(
             COLLECTOR_CONTAINER,
-            image=ecs.ContainerImage.from_registry(config.adot_image),
+            image=adot_image,
+            docker_labels=adot_labels,
             essential=True,
             memory_reservation_mib=128,
             environment={
@@ -126,6 +128,7 @@ class AppTaskDefinition(Construct):
         self.log_router = self.task_definition.add_firelens_log_router(
             LOG_ROUTER_CONTAINER,
             image=images.image("log-router"),
+            docker_labels=images.base_labels("log-router"),
             essential=True,
             memory_reservation_mib=64,
             firelens_config=ecs.FirelensConfig(

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 from constructs import Node
 
+from .third_party import DIGEST, THIRD_PARTY_IMAGES
+
 # context key -> environment variable, for `cdk deploy -c key=value` or `KEY=value make synth`.
-_ENV_FALLBACK: dict[str, str] = {
+ENV_FALLBACK: dict[str, str] = {
     "environment": "DEPLOY_ENVIRONMENT",
     "account": "CDK_DEFAULT_ACCOUNT",
     "region": "CDK_DEFAULT_REGION",
@@ -26,16 +28,30 @@ _ENV_FALLBACK: dict[str, str] = {
     "albCertificateArn": "ALB_CERTIFICATE_ARN",
     "githubRepository": "DEPLOY_GITHUB_REPOSITORY",
     "githubBranch": "DEPLOY_GITHUB_BRANCH",
-    "githubOidcProviderArn": "OIDC_PROVIDER_ARN",  # GitHub reserves GITHUB_*
-    "adotImage": "ADOT_IMAGE",
+    "githubOidcProvider": "DEPLOY_GITHUB_OIDC_PROVIDER",
+    "availabilityZones": "AVAILABILITY_ZONES",
+    "dataRemovalPolicy": "DATA_REMOVAL_POLICY",
+    # Digests of the third-party images (third_party.py), resolved by the deploy workflow.
+    **{image.context_key: image.env for image in THIRD_PARTY_IMAGES},
 }
 
 PRODUCTION_ENVIRONMENTS = frozenset({"prod", "production"})
-DEFAULT_ADOT_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.50.0"
-UNSET_IMAGE_TAG = "unset"
+# What `python infra/app.py` (make synth) passes for the inputs that name deployed artefacts
+# when the CDK CLI is not the caller: a synth to read and lint, never to deploy (app.py).
+# The digest placeholder is all zeros: no image has it, and it is obviously not a resolved one.
+OFFLINE_SYNTH_CONTEXT: dict[str, str] = {
+    "imageTag": "offline-synth-placeholder",
+    **{image.context_key: "sha256:" + "0" * 64 for image in THIRD_PARTY_IMAGES},
+}
 
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_AZ_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_OIDC_PROVIDER_ARN = re.compile(
+    r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
+)
+CREATE_OIDC_PROVIDER = "create"
 _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
 
 
@@ -56,8 +72,14 @@ class DeploymentConfig:
     alb_certificate_arn: str | None
     github_repository: str | None
     github_branch: str
-    github_oidc_provider_arn: str | None
-    adot_image: str
+    # "create", or the ARN of the account's existing GitHub provider; None without a repository.
+    github_oidc_provider: str | None
+    # context key (third_party.py) -> sha256 digest of that image.
+    third_party_digests: dict[str, str]
+    # Two zone names; empty: the region's first two (Fn::GetAZs, resolved at deploy time).
+    availability_zones: tuple[str, ...] = ()
+    # dataRemovalPolicy=destroy: tables, queues, buckets and file systems go with their stacks.
+    destroy_data: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -73,6 +95,12 @@ class DeploymentConfig:
         return str(ipaddress.ip_network(self.vpc_cidr).network_address + 2)
 
     @property
+    def github_environment(self) -> str:
+        """The GitHub environment whose jobs may deploy: named like the deployment environment
+        (production's has required reviewers; docs/delivery.md)."""
+        return self.environment
+
+    @property
     def prefix(self) -> str:
         """Stack id prefix, so several environments can live in one account."""
         return f"LoggerApp-{self.environment.capitalize()}"
@@ -86,10 +114,66 @@ class DeploymentConfig:
 def _lookup(node: Node, key: str) -> str | None:
     value = node.try_get_context(key)
     if value is None:
-        value = os.environ.get(_ENV_FALLBACK[key])
+        value = os.environ.get(ENV_FALLBACK[key])
     if value is None or str(value).strip() == "":
         return None
     return str(value).strip()
+
+
+def _required(node: Node, key: str, meaning: str) -> str:
+    value = _lookup(node, key)
+    if value is None:
+        raise ConfigError(
+            f"{key} is not set: {meaning}. Pass -c {key}=... to the CDK CLI or set "
+            f"{ENV_FALLBACK[key]}; a deploy without it would point the tasks at nothing."
+        )
+    return value
+
+
+def _image_tag(node: Node) -> str:
+    tag = _required(
+        node,
+        "imageTag",
+        "it is the tag of the four images in ECR (the deploy workflow uses the commit SHA)",
+    )
+    if not _IMAGE_TAG.match(tag):
+        raise ConfigError(f"imageTag={tag!r} is not a valid image tag")
+    return tag
+
+
+def _digests(node: Node) -> dict[str, str]:
+    digests = {}
+    for image in THIRD_PARTY_IMAGES:
+        digest = _required(
+            node,
+            image.context_key,
+            f"it is the digest of {image.reference()} that the deploy workflow resolved and "
+            "scanned (python3 infra/third_party_images.py resolve)",
+        )
+        if not DIGEST.match(digest):
+            raise ConfigError(f"{image.context_key}={digest!r} is not a sha256:<64 hex> digest")
+        digests[image.context_key] = digest
+    return digests
+
+
+def _oidc_provider(node: Node, github_repository: str | None) -> str | None:
+    value = _lookup(node, "githubOidcProvider")
+    if github_repository is None:
+        return None
+    if value is None:
+        raise ConfigError(
+            "githubOidcProvider is not set: an account holds one GitHub OIDC provider, so say "
+            "whether this stack creates it (-c githubOidcProvider=create) or uses the existing "
+            "one (-c githubOidcProvider=arn:aws:iam::<account>:oidc-provider/"
+            "token.actions.githubusercontent.com; `aws iam list-open-id-connect-providers` "
+            "shows it); or set DEPLOY_GITHUB_OIDC_PROVIDER"
+        )
+    if value != CREATE_OIDC_PROVIDER and not _OIDC_PROVIDER_ARN.match(value):
+        raise ConfigError(
+            f"githubOidcProvider={value!r}: use 'create' or the ARN of the account's "
+            "token.actions.githubusercontent.com provider"
+        )
+    return value
 
 
 def _cidr(value: str, key: str, max_prefix: int) -> str:
@@ -106,6 +190,31 @@ def _acm_arn(value: str | None, key: str) -> str | None:
     if value is not None and not _ACM_ARN.match(value):
         raise ConfigError(f"{key}={value!r} is not an ACM certificate ARN")
     return value
+
+
+def _availability_zones(value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    zones = tuple(zone.strip() for zone in value.split(",") if zone.strip())
+    if len(zones) != 2 or len(set(zones)) != 2 or not all(_AZ_NAME.match(z) for z in zones):
+        raise ConfigError(
+            f"availabilityZones={value!r}: give two zone names, comma-separated "
+            "(e.g. eu-west-1a,eu-west-1b)"
+        )
+    return zones
+
+
+def _destroy_data(value: str | None, environment: str) -> bool:
+    if value is None or value == "retain":
+        return False
+    if value != "destroy":
+        raise ConfigError(f"dataRemovalPolicy={value!r}: use 'retain' (default) or 'destroy'")
+    if environment in PRODUCTION_ENVIRONMENTS:
+        raise ConfigError(
+            f"dataRemovalPolicy=destroy is refused for environment={environment!r}: "
+            "production data is always kept"
+        )
+    return True
 
 
 def load_config(node: Node) -> DeploymentConfig:
@@ -127,7 +236,7 @@ def load_config(node: Node) -> DeploymentConfig:
         environment=environment,
         account=_lookup(node, "account"),
         region=_lookup(node, "region"),
-        image_tag=_lookup(node, "imageTag") or UNSET_IMAGE_TAG,
+        image_tag=_image_tag(node),
         # Client VPN needs a /22 or larger client range; the VPC a /16../24.
         vpc_cidr=_cidr(_lookup(node, "vpcCidr") or "10.40.0.0/16", "vpcCidr", 24),
         vpn_client_cidr=_cidr(
@@ -138,6 +247,8 @@ def load_config(node: Node) -> DeploymentConfig:
         alb_certificate_arn=_acm_arn(_lookup(node, "albCertificateArn"), "albCertificateArn"),
         github_repository=github_repository,
         github_branch=_lookup(node, "githubBranch") or "main",
-        github_oidc_provider_arn=_lookup(node, "githubOidcProviderArn"),
-        adot_image=_lookup(node, "adotImage") or DEFAULT_ADOT_IMAGE,
+        github_oidc_provider=_oidc_provider(node, github_repository),
+        third_party_digests=_digests(node),
+        availability_zones=_availability_zones(_lookup(node, "availabilityZones")),
+        destroy_data=_destroy_data(_lookup(node, "dataRemovalPolicy"), environment),
     )

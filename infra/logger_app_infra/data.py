@@ -11,6 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from . import removal
 from .config import DeploymentConfig
 from .nag import suppress
 
@@ -27,8 +28,8 @@ class DataStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         prod = config.is_production
-        # Patient data: keep it when the stack goes away, except in throwaway environments.
-        removal = RemovalPolicy.RETAIN if prod else RemovalPolicy.DESTROY
+        # Patient data, under fixed names: kept when the stack goes away (removal.py).
+        kept = removal.data(config, named=True)
         name = f"logger-app-{config.environment}"
 
         self.key = kms.Key(
@@ -67,7 +68,7 @@ class DataStack(Stack):
                     point_in_time_recovery_enabled=True
                 ),
                 deletion_protection=prod,
-                removal_policy=removal,
+                removal_policy=kept,
             )
 
         self.records_table = table("RecordsTable", "records", "id", sort_key="timestamp")
@@ -84,7 +85,7 @@ class DataStack(Stack):
             encryption_master_key=self.key,
             enforce_ssl=True,
             retention_period=Duration.days(14),
-            removal_policy=removal,
+            removal_policy=kept,
         )
         self.queue = sqs.Queue(
             self,
@@ -98,14 +99,15 @@ class DataStack(Stack):
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=self.dead_letter_queue, max_receive_count=DLQ_MAX_RECEIVE_COUNT
             ),
-            removal_policy=removal,
+            removal_policy=kept,
         )
 
         vault = backup.BackupVault(
             self,
             "BackupVault",
             encryption_key=self.key,
-            removal_policy=RemovalPolicy.RETAIN,
+            # Named after its construct path: a retained vault would block the retry.
+            removal_policy=removal.NAMED,
         )
         plan = (
             backup.BackupPlan.daily_weekly_monthly5_year_retention(self, "BackupPlan", vault)

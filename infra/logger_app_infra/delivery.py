@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import (
@@ -9,14 +10,14 @@ from aws_cdk import (
     CfnOutput,
     DefaultStackSynthesizer,
     Duration,
-    RemovalPolicy,
     Stack,
 )
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from .config import DeploymentConfig
+from . import removal
+from .config import CREATE_OIDC_PROVIDER, DeploymentConfig
 from .nag import suppress
 
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
@@ -53,10 +54,54 @@ class DeliveryStack(Stack):
                 image_tag_mutability=ecr.TagMutability.IMMUTABLE,
                 encryption=ecr.RepositoryEncryption.KMS,
                 lifecycle_rules=[ecr.LifecycleRule(max_image_count=100)],
-                removal_policy=RemovalPolicy.RETAIN,
+                # Fixed names: kept, except when the create that made them rolls back.
+                removal_policy=removal.NAMED,
             )
             for image in IMAGES
         }
+
+        # Third-party images from ECR Public (the ADOT collector) are served from this registry:
+        # ECR scanning sees them, and no task pulls from a public registry. Per environment, so
+        # two environments in one account do not claim the same prefix.
+        self.ecr_public_prefix = f"ecr-public-{config.environment}"
+        cache_rule = ecr.CfnPullThroughCacheRule(
+            self,
+            "EcrPublicCache",
+            ecr_repository_prefix=self.ecr_public_prefix,
+            upstream_registry="ecr-public",
+            upstream_registry_url="public.ecr.aws",
+        )
+        cache_rule.apply_removal_policy(removal.NAMED)
+        # What ECR gives the repositories it creates on a first pull through the cache.
+        cache_template = ecr.CfnRepositoryCreationTemplate(
+            self,
+            "EcrPublicCacheRepositories",
+            prefix=self.ecr_public_prefix,
+            applied_for=["PULL_THROUGH_CACHE"],
+            description="Repositories of the ECR Public pull-through cache (logger-app)",
+            encryption_configuration=ecr.CfnRepositoryCreationTemplate.EncryptionConfigurationProperty(
+                encryption_type="KMS"
+            ),
+            # Tags are re-synced from upstream; deployments pull by digest.
+            image_tag_mutability="MUTABLE",
+            lifecycle_policy=json.dumps(
+                {
+                    "rules": [
+                        {
+                            "rulePriority": 1,
+                            "description": "Keep the 20 most recent images",
+                            "selection": {
+                                "tagStatus": "any",
+                                "countType": "imageCountMoreThan",
+                                "countNumber": 20,
+                            },
+                            "action": {"type": "expire"},
+                        }
+                    ]
+                }
+            ),
+        )
+        cache_template.apply_removal_policy(removal.NAMED)
 
         for image, repository in self.repositories.items():
             CfnOutput(
@@ -65,36 +110,64 @@ class DeliveryStack(Stack):
                 value=repository.repository_uri,
             )
 
+        self.image_role: iam.Role | None = None
         self.deploy_role: iam.Role | None = None
         if config.github_repository is None:
             Annotations.of(self).add_warning_v2(
                 "logger-app:no-github-repository",
-                "githubRepository is not set: no GitHub deploy role is created.",
+                "githubRepository is not set: no GitHub image or deploy role is created.",
             )
             return
-        provider_arn = config.github_oidc_provider_arn or (
-            iam.OidcProviderNative(
-                self, "GitHubOidcProvider", url=GITHUB_OIDC_URL, client_ids=["sts.amazonaws.com"]
+        assert config.github_oidc_provider is not None  # load_config requires it with the repo
+        if config.github_oidc_provider == CREATE_OIDC_PROVIDER:
+            provider_arn = iam.OidcProviderNative(
+                self,
+                "GitHubOidcProvider",
+                url=GITHUB_OIDC_URL,
+                client_ids=["sts.amazonaws.com"],
+                # One per URL and account: a retained one would block the retry. Kept on
+                # deletion, so switching to githubOidcProvider=<its ARN> later breaks nothing.
+                removal_policy=removal.NAMED,
             ).oidc_provider_arn
+        else:
+            provider_arn = config.github_oidc_provider
+        github_repository = config.github_repository
+
+        # Builds push images on every push to the branch; nothing runs them until a deploy.
+        self.image_role = self._github_role(
+            "GitHubImageRole",
+            provider_arn,
+            subject=f"repo:{github_repository}:ref:refs/heads/{config.github_branch}",
+            description=f"Pushes images from {github_repository}, branch {config.github_branch}",
         )
-        self.deploy_role = iam.Role(
-            self,
+        self.image_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PushImages",
+                actions=_ECR_PUSH_ACTIONS,
+                resources=[repo.repository_arn for repo in self.repositories.values()],
+            )
+        )
+        self.image_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]
+            )
+        )
+        suppress(
+            self.image_role,
+            "AwsSolutions-IAM5",
+            "ecr:GetAuthorizationToken has no resource-level permissions (resource must be *); "
+            "pushes are limited to this stack's repositories.",
+            applies_to=["Resource::*"],
+        )
+
+        # Deploys only from jobs in the GitHub environment (required reviewers for production):
+        # the token's subject names the environment, not the branch.
+        self.deploy_role = self._github_role(
             "GitHubDeployRole",
+            provider_arn,
+            subject=f"repo:{github_repository}:environment:{config.github_environment}",
             description=(
-                f"Assumed by GitHub Actions in {config.github_repository} "
-                f"on branch {config.github_branch} only"
-            ),
-            max_session_duration=Duration.hours(1),
-            assumed_by=iam.WebIdentityPrincipal(
-                provider_arn,
-                conditions={
-                    "StringEquals": {
-                        f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com",
-                        f"{GITHUB_OIDC_HOST}:sub": (
-                            f"repo:{config.github_repository}:ref:refs/heads/{config.github_branch}"
-                        ),
-                    }
-                },
+                f"Deploys from {github_repository}, GitHub environment {config.github_environment}"
             ),
         )
         qualifier = DefaultStackSynthesizer.DEFAULT_QUALIFIER
@@ -113,30 +186,34 @@ class DeliveryStack(Stack):
                 ],
             )
         )
-        self.deploy_role.add_to_policy(
-            iam.PolicyStatement(
-                sid="PushImages",
-                actions=_ECR_PUSH_ACTIONS,
-                resources=[repo.repository_arn for repo in self.repositories.values()],
-            )
-        )
-        self.deploy_role.add_to_policy(
-            iam.PolicyStatement(
-                sid="EcrLogin",
-                actions=["ecr:GetAuthorizationToken"],
-                resources=["*"],
-            )
-        )
-        suppress(
-            self.deploy_role,
-            "AwsSolutions-IAM5",
-            "ecr:GetAuthorizationToken has no resource-level permissions (resource must be *); "
-            "pushes are limited to this stack's repositories.",
-            applies_to=["Resource::*"],
+        CfnOutput(
+            self,
+            "GitHubImageRoleArn",
+            value=self.image_role.role_arn,
+            description="AWS_IMAGE_ROLE_ARN: role-to-assume of the deploy workflow's image jobs",
         )
         CfnOutput(
             self,
             "GitHubDeployRoleArn",
             value=self.deploy_role.role_arn,
-            description="role-to-assume for aws-actions/configure-aws-credentials",
+            description="AWS_DEPLOY_ROLE_ARN: role-to-assume of the deploy workflow's deploy job",
+        )
+
+    def _github_role(
+        self, construct_id: str, provider_arn: str, *, subject: str, description: str
+    ) -> iam.Role:
+        return iam.Role(
+            self,
+            construct_id,
+            description=description,
+            max_session_duration=Duration.hours(1),
+            assumed_by=iam.WebIdentityPrincipal(
+                provider_arn,
+                conditions={
+                    "StringEquals": {
+                        f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com",
+                        f"{GITHUB_OIDC_HOST}:sub": subject,
+                    }
+                },
+            ),
         )

@@ -91,4 +91,7 @@ def single_writer_service(
         circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
     )
     file_system.connections.allow_default_port_from(service, f"{name.title()} to EFS")
+    # A task started before the mount targets are available fails to mount; three such
+    # failures trip the circuit breaker and roll the whole stack back on a first create.
+    service.node.add_dependency(file_system.mount_targets_available)
     return service

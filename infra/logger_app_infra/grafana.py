@@ -1,4 +1,4 @@
-"""Grafana: one task, SQLite (WAL) on EFS, admin password from Secrets Manager."""
+"""Grafana: one task, SQLite (rollback journal) on EFS, admin password from Secrets Manager."""
 
 from __future__ import annotations
 
@@ -30,10 +30,13 @@ AMP_QUERY_ACTIONS = [
     "aps:GetSeries",
     "aps:GetMetricMetadata",
 ]
-# Reads the X-Ray data source makes; X-Ray has no resource-level permissions for them.
+# Reads the X-Ray data source makes (AWS's minimal policy for it); neither X-Ray nor
+# DescribeRegions (the region picker) has resource-level permissions.
 XRAY_READ_ACTIONS = [
+    "ec2:DescribeRegions",
     "xray:BatchGetTraces",
     "xray:GetGroups",
+    "xray:GetInsight",
     "xray:GetInsightSummaries",
     "xray:GetServiceGraph",
     "xray:GetTimeSeriesServiceStatistics",
@@ -85,6 +88,7 @@ class Grafana(Construct):
         container = task_definition.add_container(
             "grafana",
             image=images.image("grafana"),
+            docker_labels=images.base_labels("grafana"),
             essential=True,
             port_mappings=[ecs.PortMapping(container_port=GRAFANA_PORT, name="http")],
             environment={
@@ -94,7 +98,11 @@ class Grafana(Construct):
                 "ENVIRONMENT": config.environment,
                 "GF_SERVER_ROOT_URL": self.url,
                 "GF_DATABASE_TYPE": "sqlite3",
-                "GF_DATABASE_WAL": "true",
+                # SQLite's write-ahead log keeps its index in shared memory (the -shm file),
+                # which SQLite documents as not working over a network file system; EFS is
+                # one. The rollback journal needs only POSIX locks, which EFS (NFSv4.1)
+                # provides, and one task at a time writes (efs_volume.single_writer_service).
+                "GF_DATABASE_WAL": "false",
                 "GF_SECURITY_ADMIN_USER": "admin",
                 "GF_AUTH_ANONYMOUS_ENABLED": "false",
                 "GF_USERS_ALLOW_SIGN_UP": "false",
@@ -154,8 +162,8 @@ class Grafana(Construct):
         suppress(
             task_definition.task_role,
             "AwsSolutions-IAM5",
-            "X-Ray trace reads (GetTraceSummaries, BatchGetTraces, GetServiceGraph, ...) have no "
-            "resource-level permissions.",
+            "X-Ray trace reads (GetTraceSummaries, BatchGetTraces, GetServiceGraph, ...) and "
+            "ec2:DescribeRegions have no resource-level permissions.",
             applies_to=["Resource::*"],
         )
         rotation_reason = (

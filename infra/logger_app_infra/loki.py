@@ -13,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
+from . import removal
 from .config import DeploymentConfig
 from .efs_volume import mount_access_point, single_writer_service
 from .images import ImageCatalog
@@ -64,7 +65,9 @@ class Loki(Construct):
                 s3.LifecycleRule(noncurrent_version_expiration=Duration.days(7)),
                 s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(1)),
             ],
-            removal_policy=RemovalPolicy.RETAIN if prod else RemovalPolicy.DESTROY,
+            # Emptied by hand first when dataRemovalPolicy=destroy (CloudFormation deletes
+            # only empty buckets).
+            removal_policy=removal.data(config, named=False),
         )
 
         task_definition = ecs.FargateTaskDefinition(
@@ -73,6 +76,7 @@ class Loki(Construct):
         container = task_definition.add_container(
             "loki",
             image=images.image("loki"),
+            docker_labels=images.base_labels("loki"),
             essential=True,
             port_mappings=[ecs.PortMapping(container_port=LOKI_PORT, name="http")],
             # The image is distroless (no shell): the binary checks its own /ready.

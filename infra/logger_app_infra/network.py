@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -29,6 +29,7 @@ class NetworkStack(Stack):
     def __init__(
         self, scope: Construct, construct_id: str, *, config: DeploymentConfig, **kwargs: Any
     ) -> None:
+        self._zones = config.availability_zones
         super().__init__(scope, construct_id, **kwargs)
 
         # Server access logs, ALB access logs and VPC flow logs. ALB log delivery only
@@ -141,6 +142,16 @@ class NetworkStack(Stack):
                     "Endpoint security groups allow TCP 443 from the VPC CIDR only; the CIDR is "
                     "a CloudFormation reference at synth, which the port rules cannot evaluate.",
                 )
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """The VPC's two zones, without a context lookup: the configured names, or the region's
+        first two as Fn::GetAZs gives them at deploy time. A lookup outside the CDK CLI (tests,
+        `make synth`) would yield the placeholders dummy1a/dummy1b; with the CLI it would tie
+        the template to whatever cdk.context.json holds on the machine that synthesized it."""
+        if self._zones:
+            return list(self._zones)
+        return [Fn.select(index, Fn.get_azs()) for index in range(2)]
 
     @property
     def private_subnets(self) -> ec2.SubnetSelection:

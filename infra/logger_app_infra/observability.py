@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_aps as aps
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_efs as efs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
+from . import removal
 from .config import DeploymentConfig
 from .grafana import Grafana
 from .images import ImageCatalog
@@ -58,16 +61,30 @@ class ObservabilityStack(Stack):
             vpc=vpc,
             container_insights_v2=ecs.ContainerInsights.ENABLED,
         )
+        file_system_key = kms.Key(
+            self,
+            "FileSystemKey",
+            description="Encrypts the EFS file system of Loki and Grafana",
+            enable_key_rotation=True,
+            removal_policy=removal.UNNAMED,
+        )
         file_system = efs.FileSystem(
             self,
             "FileSystem",
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             encrypted=True,
+            kms_key=file_system_key,
+            file_system_policy=file_system_policy(),
+            # True only switches off CDK's own default statement, an *Allow* of write and root
+            # access to any principal through a mount target. The policy above allows nothing:
+            # with a policy in place an anonymous (non-IAM) client is granted nothing, and the
+            # tasks mount with IAM through their access points (efs_volume.py).
+            allow_anonymous_access=True,
             enable_automatic_backups=True,
             performance_mode=efs.PerformanceMode.GENERAL_PURPOSE,
             throughput_mode=efs.ThroughputMode.ELASTIC,
-            removal_policy=RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY,
+            removal_policy=removal.data(config, named=False),
         )
 
         suppress(
@@ -113,3 +130,42 @@ class ObservabilityStack(Stack):
             description="Secrets Manager secret holding the Grafana admin password",
         )
         CfnOutput(self, "PrometheusQueryUrl", value=self.amp_query_url)
+
+
+EFS_CLIENT_ACTIONS = [
+    "elasticfilesystem:ClientMount",
+    "elasticfilesystem:ClientWrite",
+    "elasticfilesystem:ClientRootAccess",
+]
+
+
+def file_system_policy() -> iam.PolicyDocument:
+    """Only denies: no TLS, no access point, or root. Grants come from the task roles (each
+    limited to its own access point), so an anonymous client, which has no identity policy,
+    gets nothing. EFS evaluates only aws:SecureTransport, aws:SourceIp and its own two keys
+    for clients, hence these conditions."""
+    anyone = [iam.AnyPrincipal()]
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                sid="DenyUnencryptedTransport",
+                effect=iam.Effect.DENY,
+                principals=anyone,
+                actions=["*"],
+                conditions={"Bool": {"aws:SecureTransport": "false"}},
+            ),
+            iam.PolicyStatement(
+                sid="DenyAccessOutsideAccessPoints",
+                effect=iam.Effect.DENY,
+                principals=anyone,
+                actions=EFS_CLIENT_ACTIONS,
+                conditions={"Null": {"elasticfilesystem:AccessPointArn": "true"}},
+            ),
+            iam.PolicyStatement(
+                sid="DenyRootAccess",
+                effect=iam.Effect.DENY,
+                principals=anyone,
+                actions=["elasticfilesystem:ClientRootAccess"],
+            ),
+        ]
+    )

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from logger_app_infra.repo_files import REPO_ROOT
+from logger_app_infra.third_party import THIRD_PARTY_IMAGES
 
 ACCOUNT = "111111111111"
 REGION = "eu-west-1"
@@ -13,6 +14,13 @@ ALB_CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/alb-0001"
 VPN_SERVER_CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/vpn-server-0001"
 VPN_CLIENT_CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/vpn-client-0001"
 GITHUB_REPOSITORY = "example-org/logger-app"
+
+# Test placeholders for the digests the deploy workflow resolves: one repeated hex digit per
+# image, so a test can tell them apart. Not the digest of any image.
+DIGESTS: dict[str, str] = {
+    image.context_key: "sha256:" + "abcd"[index] * 64
+    for index, image in enumerate(THIRD_PARTY_IMAGES)
+}
 
 # A complete production configuration: every input a real deployment sets.
 PROD_CONTEXT: dict[str, str] = {
@@ -26,9 +34,18 @@ PROD_CONTEXT: dict[str, str] = {
     "vpnClientCertificateArn": VPN_CLIENT_CERTIFICATE,
     "githubRepository": GITHUB_REPOSITORY,
     "githubBranch": "main",
+    "githubOidcProvider": "create",
+    **DIGESTS,
 }
-# A minimal development configuration: no certificates, no VPN, no GitHub role.
-DEV_CONTEXT: dict[str, str] = {"environment": "dev", "account": ACCOUNT, "region": REGION}
+# A minimal development configuration: no certificates, no VPN, no GitHub role. The image tag
+# is required; tests pass an explicit placeholder.
+DEV_CONTEXT: dict[str, str] = {
+    "environment": "dev",
+    "account": ACCOUNT,
+    "region": REGION,
+    "imageTag": "test-placeholder",
+    **DIGESTS,
+}
 
 # Where the repository's shared files (otel-collector.yaml) are read from.
 REPO = Path(os.environ.get("INFRA_TEST_REPO_ROOT", str(REPO_ROOT)))

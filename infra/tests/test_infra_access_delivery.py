@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
 from infra_helpers import as_list, logical_id, only, resources, statements
-from infra_settings import GITHUB_REPOSITORY, VPN_CLIENT_CERTIFICATE, VPN_SERVER_CERTIFICATE
-from logger_app_infra.app_builder import LoggerAppStacks
+from infra_settings import (
+    GITHUB_REPOSITORY,
+    PROD_CONTEXT,
+    REPO,
+    VPN_CLIENT_CERTIFICATE,
+    VPN_SERVER_CERTIFICATE,
+)
+from logger_app_infra.app_builder import LoggerAppStacks, build_stacks
+from logger_app_infra.config import ConfigError
 from logger_app_infra.delivery import IMAGES
 
 
@@ -54,19 +65,21 @@ def test_ecr_repositories_scan_on_push_with_immutable_tags(prod: LoggerAppStacks
         assert repository["Properties"]["ImageTagMutability"] == "IMMUTABLE"
 
 
-def test_deploy_role_trusts_only_the_configured_repository_and_branch(
+def _trust(stacks: LoggerAppStacks, role: object) -> dict[str, object]:
+    found = resources(stacks.delivery, "AWS::IAM::Role")[logical_id(stacks.delivery, role)]
+    (statement,) = found["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    condition: dict[str, object] = statement["Condition"]
+    return condition
+
+
+def test_image_role_trusts_only_the_configured_repository_and_branch(
     prod: LoggerAppStacks,
 ) -> None:
-    assert prod.delivery.deploy_role is not None
     provider = only(prod.delivery, "AWS::IAM::OIDCProvider")
     assert provider["Url"] == "https://token.actions.githubusercontent.com"
     assert provider["ClientIdList"] == ["sts.amazonaws.com"]
-    role = resources(prod.delivery, "AWS::IAM::Role")[
-        logical_id(prod.delivery, prod.delivery.deploy_role)
-    ]
-    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
-    assert statement["Condition"] == {
+    assert _trust(prod, prod.delivery.image_role) == {
         "StringEquals": {
             "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
             "token.actions.githubusercontent.com:sub": (
@@ -76,19 +89,60 @@ def test_deploy_role_trusts_only_the_configured_repository_and_branch(
     }
 
 
-def test_deploy_role_can_only_assume_cdk_roles_and_push_images(prod: LoggerAppStacks) -> None:
-    assert prod.delivery.deploy_role is not None
-    role = logical_id(prod.delivery, prod.delivery.deploy_role)
+def test_deploy_role_trusts_only_jobs_in_the_github_environment(prod: LoggerAppStacks) -> None:
+    """Production deploys go through the GitHub environment (required reviewers): a job in it
+    gets the subject ...:environment:<name>, and only that subject may deploy."""
+    assert _trust(prod, prod.delivery.deploy_role) == {
+        "StringEquals": {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": f"repo:{GITHUB_REPOSITORY}:environment:prod",
+        }
+    }
+
+
+def test_image_role_can_only_push_images(prod: LoggerAppStacks) -> None:
+    role = logical_id(prod.delivery, prod.delivery.image_role)
     by_sid = {s["Sid"]: s for s in statements(prod.delivery, role)}
-    assert set(by_sid) == {"AssumeCdkBootstrapRoles", "PushImages", "EcrLogin"}
-    assumed = [str(arn) for arn in as_list(by_sid["AssumeCdkBootstrapRoles"]["Resource"])]
-    assert len(assumed) == 4
-    assert all(":role/cdk-hnb659fds-" in arn for arn in assumed)
+    assert set(by_sid) == {"PushImages", "EcrLogin"}
     assert len(as_list(by_sid["PushImages"]["Resource"])) == len(IMAGES)
     assert "Repository" in str(by_sid["PushImages"]["Resource"])
     assert by_sid["EcrLogin"]["Action"] == "ecr:GetAuthorizationToken"
 
 
-def test_no_deploy_role_without_a_repository(dev: LoggerAppStacks) -> None:
+def test_deploy_role_can_only_assume_the_cdk_bootstrap_roles(prod: LoggerAppStacks) -> None:
+    role = logical_id(prod.delivery, prod.delivery.deploy_role)
+    (statement,) = statements(prod.delivery, role)
+    assert statement["Sid"] == "AssumeCdkBootstrapRoles"
+    assumed = [str(arn) for arn in as_list(statement["Resource"])]
+    assert len(assumed) == 4
+    assert all(":role/cdk-hnb659fds-" in arn for arn in assumed)
+
+
+def test_no_github_roles_without_a_repository(dev: LoggerAppStacks) -> None:
     assert dev.delivery.deploy_role is None
+    assert dev.delivery.image_role is None
     assert resources(dev.delivery, "AWS::IAM::Role") == {}
+
+
+def test_an_existing_oidc_provider_is_used_not_created(tmp_path: Path) -> None:
+    arn = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"
+    context = {**PROD_CONTEXT, "githubOidcProvider": arn}
+    stacks = build_stacks(cdk.App(context=context, outdir=str(tmp_path)), REPO)
+    assert resources(stacks.delivery, "AWS::IAM::OIDCProvider") == {}
+    for role in (stacks.delivery.image_role, stacks.delivery.deploy_role):
+        found = resources(stacks.delivery, "AWS::IAM::Role")[logical_id(stacks.delivery, role)]
+        (statement,) = found["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Principal"] == {"Federated": arn}
+
+
+def test_with_a_repository_the_oidc_provider_must_be_stated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An account holds one provider per URL: creating a second fails the deploy, so the input
+    says which it is, and its absence stops the synth instead."""
+    monkeypatch.delenv("DEPLOY_GITHUB_OIDC_PROVIDER", raising=False)
+    context = {k: v for k, v in PROD_CONTEXT.items() if k != "githubOidcProvider"}
+    with pytest.raises(ConfigError, match="githubOidcProvider is not set"):
+        build_stacks(cdk.App(context=context), REPO)
+    with pytest.raises(ConfigError, match="githubOidcProvider"):
+        build_stacks(cdk.App(context={**context, "githubOidcProvider": "arn:aws:iam::1:x"}), REPO)

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+from infra_settings import DIGESTS
 from logger_app_infra.app_builder import build_stacks
 from logger_app_infra.config import ConfigError, load_config
 from logger_app_infra.repo_files import MissingRepoFileError
 
 
 def _config(**context: str):  # type: ignore[no-untyped-def]
-    return load_config(cdk.App(context=context).node)
+    return load_config(cdk.App(context={"imageTag": "test-placeholder", **DIGESTS, **context}).node)
 
 
 def test_defaults_are_a_dev_environment_without_optional_inputs(
@@ -32,7 +33,7 @@ def test_defaults_are_a_dev_environment_without_optional_inputs(
 def test_environment_variables_fill_in_missing_context(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DEPLOY_ENVIRONMENT", "staging")
     monkeypatch.setenv("IMAGE_TAG", "feedbeef")
-    config = _config(environment="prod")
+    config = load_config(cdk.App(context={"environment": "prod", **DIGESTS}).node)
     assert config.environment == "prod"  # context wins
     assert config.image_tag == "feedbeef"
 
@@ -45,11 +46,35 @@ def test_environment_variables_fill_in_missing_context(monkeypatch: pytest.Monke
         ("vpnClientCidr", "10.100.0.0/24"),
         ("albCertificateArn", "not-an-arn"),
         ("githubRepository", "just-a-name"),
+        ("availabilityZones", "eu-west-1a"),
+        ("availabilityZones", "eu-west-1a,eu-west-1a"),
+        ("availabilityZones", "eu-west-1a,not a zone"),
     ],
 )
 def test_malformed_inputs_are_rejected(key: str, value: str) -> None:
     with pytest.raises(ConfigError, match=key):
         _config(**{key: value})
+
+
+def test_synth_without_an_image_tag_fails_naming_the_input(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("IMAGE_TAG", raising=False)
+    app = cdk.App(context={"environment": "dev"}, outdir=str(tmp_path))
+    with pytest.raises(ConfigError, match=r"imageTag is not set.*-c imageTag=.*IMAGE_TAG"):
+        build_stacks(app)
+
+
+@pytest.mark.parametrize("tag", ["", "   "])
+def test_an_empty_image_tag_is_no_tag(monkeypatch: pytest.MonkeyPatch, tag: str) -> None:
+    monkeypatch.delenv("IMAGE_TAG", raising=False)
+    with pytest.raises(ConfigError, match="imageTag is not set"):
+        load_config(cdk.App(context={"imageTag": tag}).node)
+
+
+def test_a_malformed_image_tag_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="imageTag"):
+        _config(imageTag="has:colon")
 
 
 def test_vpn_needs_both_certificates() -> None:
@@ -59,4 +84,9 @@ def test_vpn_needs_both_certificates() -> None:
 
 def test_synth_fails_clearly_without_the_collector_config(tmp_path: Path) -> None:
     with pytest.raises(MissingRepoFileError, match=r"otel-collector\.yaml"):
-        build_stacks(cdk.App(outdir=str(tmp_path / "out")), tmp_path)
+        build_stacks(
+            cdk.App(
+                context={"imageTag": "test-placeholder", **DIGESTS}, outdir=str(tmp_path / "out")
+            ),
+            tmp_path,
+        )

@@ -61,7 +61,7 @@ def test_tables_are_on_demand_encrypted_recoverable_and_protected_in_prod(
         assert props["SSESpecification"]["SSEType"] == "KMS"
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
         assert props["DeletionProtectionEnabled"] is True
-        assert table["DeletionPolicy"] == "Retain"
+        assert table["DeletionPolicy"] == "RetainExceptOnCreate"
 
 
 def test_dev_tables_have_no_deletion_protection(dev: LoggerAppStacks) -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import aws_cdk as cdk
 from aws_cdk.assertions import Match
 from infra_helpers import resources, template
-from logger_app_infra.app_builder import LoggerAppStacks
+from infra_settings import DEV_CONTEXT, REPO
+from logger_app_infra.app_builder import LoggerAppStacks, build_stacks
 
 
 def test_vpc_spans_two_azs_with_public_and_private_subnets(prod: LoggerAppStacks) -> None:
@@ -82,3 +87,35 @@ def test_logs_bucket_is_private_and_tls_only(prod: LoggerAppStacks) -> None:
             },
         },
     )
+
+
+def test_availability_zones_are_the_regions_first_two_without_a_lookup(
+    prod: LoggerAppStacks, dev: LoggerAppStacks
+) -> None:
+    """No context lookup: outside the CDK CLI it would give dummy1a/dummy1b, with it whatever
+    the synthesizing machine's cdk.context.json holds. Fn::GetAZs resolves at deploy time."""
+    zones = {
+        json.dumps(s["Properties"]["AvailabilityZone"], sort_keys=True)
+        for s in resources(prod.network, "AWS::EC2::Subnet").values()
+    }
+    assert zones == {
+        json.dumps({"Fn::Select": [index, {"Fn::GetAZs": ""}]}, sort_keys=True) for index in (0, 1)
+    }
+    for stacks in (prod, dev):
+        for stack in stacks.all():
+            assert "dummy1" not in json.dumps(template(stack).to_json()), stack.stack_name
+    manifest = json.loads((Path(prod.network.node.root.outdir) / "manifest.json").read_text())
+    assert not manifest.get("missing"), "a context lookup crept in"
+
+
+def test_availability_zones_can_be_named(tmp_path: Path) -> None:
+    app = cdk.App(
+        context={**DEV_CONTEXT, "availabilityZones": "eu-west-1b,eu-west-1c"},
+        outdir=str(tmp_path),
+    )
+    stacks = build_stacks(app, REPO)
+    zones = {
+        s["Properties"]["AvailabilityZone"]
+        for s in resources(stacks.network, "AWS::EC2::Subnet").values()
+    }
+    assert zones == {"eu-west-1b", "eu-west-1c"}

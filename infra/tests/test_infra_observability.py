@@ -134,7 +134,9 @@ def test_grafana_reads_its_admin_password_from_secrets_manager(prod: LoggerAppSt
     assert "GrafanaAdminPassword" in str(secrets["GF_SECURITY_ADMIN_PASSWORD"])
     env = environment(grafana)
     assert "GF_SECURITY_ADMIN_PASSWORD" not in env
-    assert env["GF_DATABASE_WAL"] == "true"
+    # Rollback journal: SQLite's WAL does not work on a network file system.
+    assert env["GF_DATABASE_TYPE"] == "sqlite3"
+    assert env["GF_DATABASE_WAL"] == "false"
     assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
     assert env["LOKI_URL"] == "http://loki.prod.logger-app.internal:3100"
     assert "PrometheusWorkspace" in str(env["AMP_QUERY_URL"])
@@ -151,9 +153,27 @@ def test_grafana_may_query_only_its_workspace(prod: LoggerAppStacks) -> None:
             assert "aps:RemoteWrite" not in actions
         if statement["Resource"] == "*":
             assert all(
-                action.startswith("xray:Get") or action == "xray:BatchGetTraces"
+                action.startswith("xray:Get")
+                or action in {"xray:BatchGetTraces", "ec2:DescribeRegions"}
                 for action in actions
             )
+
+
+def test_grafana_may_read_what_the_xray_data_source_asks_for(prod: LoggerAppStacks) -> None:
+    """AWS's minimal policy for the X-Ray data source, GetInsight and DescribeRegions included."""
+    role = _task(prod, "grafana")["Properties"]["TaskRoleArn"]["Fn::GetAtt"][0]
+    (reads,) = [s for s in statements(prod.observability, role) if s.get("Sid") == "ReadTraces"]
+    assert set(as_list(reads["Action"])) == {
+        "xray:BatchGetTraces",
+        "xray:GetTraceSummaries",
+        "xray:GetTraceGraph",
+        "xray:GetGroups",
+        "xray:GetTimeSeriesServiceStatistics",
+        "xray:GetInsightSummaries",
+        "xray:GetInsight",
+        "xray:GetServiceGraph",
+        "ec2:DescribeRegions",
+    }
 
 
 def test_grafana_url_is_published_for_staff(prod: LoggerAppStacks) -> None:
@@ -165,3 +185,74 @@ def test_grafana_url_is_published_for_staff(prod: LoggerAppStacks) -> None:
 def test_loki_checks_its_own_readiness_without_a_shell(prod: LoggerAppStacks) -> None:
     check = container(_task(prod, "loki"), "loki")["HealthCheck"]
     assert check["Command"] == ["CMD", "/usr/bin/loki", "-health"]
+
+
+def test_loki_and_grafana_start_only_once_the_mount_targets_are_available(
+    prod: LoggerAppStacks, dev: LoggerAppStacks
+) -> None:
+    for stacks in (prod, dev):
+        mount_targets = set(resources(stacks.observability, "AWS::EFS::MountTarget"))
+        assert len(mount_targets) == 2
+        for name in ("loki", "grafana"):
+            construct = getattr(stacks.observability, name).service
+            service = resources(stacks.observability, "AWS::ECS::Service")[
+                logical_id(stacks.observability, construct)
+            ]
+            assert mount_targets <= set(service.get("DependsOn", [])), name
+
+
+def _file_system(stacks: LoggerAppStacks) -> dict[str, Any]:
+    props: dict[str, Any] = only(stacks.observability, "AWS::EFS::FileSystem")
+    return props
+
+
+def test_file_system_policy_denies_plain_nfs_root_and_access_outside_access_points(
+    prod: LoggerAppStacks,
+) -> None:
+    policy = _file_system(prod)["FileSystemPolicy"]
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert set(by_sid) == {
+        "DenyUnencryptedTransport",
+        "DenyAccessOutsideAccessPoints",
+        "DenyRootAccess",
+    }
+    for statement in by_sid.values():
+        assert statement["Effect"] == "Deny"
+        assert statement["Principal"] == {"AWS": "*"}
+    assert by_sid["DenyUnencryptedTransport"]["Action"] == "*"
+    assert by_sid["DenyUnencryptedTransport"]["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}
+    }
+    assert set(as_list(by_sid["DenyAccessOutsideAccessPoints"]["Action"])) == {
+        "elasticfilesystem:ClientMount",
+        "elasticfilesystem:ClientWrite",
+        "elasticfilesystem:ClientRootAccess",
+    }
+    assert by_sid["DenyAccessOutsideAccessPoints"]["Condition"] == {
+        "Null": {"elasticfilesystem:AccessPointArn": "true"}
+    }
+    assert by_sid["DenyRootAccess"]["Action"] == "elasticfilesystem:ClientRootAccess"
+
+
+def test_file_system_policy_allows_nothing_so_anonymous_clients_get_nothing(
+    prod: LoggerAppStacks,
+) -> None:
+    """With a policy in place EFS no longer grants anonymous (non-IAM) clients full access:
+    they get what the policy allows to everyone, which is nothing. The tasks' grants are in
+    their own roles, each limited to its access point."""
+    policy = _file_system(prod)["FileSystemPolicy"]
+    assert [s for s in policy["Statement"] if s["Effect"] == "Allow"] == []
+    for name in ("loki", "grafana"):
+        role = _task(prod, name)["Properties"]["TaskRoleArn"]["Fn::GetAtt"][0]
+        (mount,) = [s for s in statements(prod.observability, role) if "Mount" in s["Sid"]]
+        assert "elasticfilesystem:AccessPointArn" in mount["Condition"]["StringEquals"]
+        assert "elasticfilesystem:ClientRootAccess" not in as_list(mount["Action"])
+
+
+def test_file_system_is_encrypted_with_its_own_rotating_key(prod: LoggerAppStacks) -> None:
+    file_system = _file_system(prod)
+    assert file_system["Encrypted"] is True
+    key_id = file_system["KmsKeyId"]["Fn::GetAtt"][0]
+    key = resources(prod.observability, "AWS::KMS::Key")[key_id]
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert "EFS" in key["Properties"]["Description"]

@@ -250,7 +250,7 @@ def test_worker_service_is_private_and_scales_on_queue_backlog(prod: LoggerAppSt
     worker_id = logical_id(prod.service, prod.service.worker)
     worker = resources(prod.service, "AWS::ECS::Service")[worker_id]["Properties"]
     assert worker["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
-    assert "LoadBalancers" not in worker
+    assert worker.get("LoadBalancers", []) == []  # no target group (explicitly empty)
     template(prod.service).has_resource_properties(
         "AWS::CloudWatch::Alarm",
         {"MetricName": "ApproximateNumberOfMessagesVisible", "Namespace": "AWS/SQS"},

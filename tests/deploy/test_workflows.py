@@ -126,19 +126,40 @@ def test_deploy_is_gated_on_the_tests_and_ordered():
     jobs = _deploy()["jobs"]
     assert jobs["test"]["uses"] == "./.github/workflows/ci.yml"
     assert "workflow_call" in _ci()["on"]
-    assert jobs["image"]["needs"] == "test"
-    assert jobs["deploy"]["needs"] == "image"
+    assert jobs["third-party-scan"]["needs"] == "third-party"
+    assert set(jobs["image"]["needs"]) == {"test", "third-party", "third-party-scan"}
+    assert set(jobs["deploy"]["needs"]) == {"image", "third-party"}
 
 
 def test_deployments_are_never_cancelled_half_way():
     assert _deploy()["concurrency"]["cancel-in-progress"] is False
 
 
-def test_aws_jobs_run_without_a_github_environment():
-    # The deploy role trusts the token subject repo:<owner>/<repo>:ref:refs/heads/<branch>
-    # (infra/); a job `environment:` would change the subject and the role would refuse it.
-    for name, job in _deploy()["jobs"].items():
-        assert "environment" not in job, name
+def _role(job: dict) -> str:
+    [step] = [s for s in _steps(job) if "configure-aws-credentials" in s.get("uses", "")]
+    return step["with"]["role-to-assume"]
+
+
+def test_deploys_run_in_the_github_environment_the_deploy_role_trusts():
+    # Production's environment has required reviewers; the deploy role (infra/, DeliveryStack)
+    # trusts only the subject repo:<owner>/<repo>:environment:<name> a job in it gets, and the
+    # environment is named like the deployment environment.
+    deploy = _deploy()["jobs"]["deploy"]
+    assert deploy["environment"] == "${{ vars.DEPLOY_ENVIRONMENT }}"
+    assert _role(deploy) == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+    delivery = (REPO / "infra/logger_app_infra/delivery.py").read_text()
+    assert ':environment:{config.github_environment}"' in delivery
+    config = (REPO / "infra/logger_app_infra/config.py").read_text()
+    assert "def github_environment(self) -> str:" in config
+    assert "return self.environment" in config
+
+
+def test_only_the_deploy_job_runs_in_the_environment_and_image_jobs_only_push():
+    # Image jobs use the image role, trusted for the branch and able only to push to ECR, so
+    # reviewers approve the deployment once, not each build.
+    jobs = _deploy()["jobs"]
+    assert [name for name, job in jobs.items() if "environment" in job] == ["deploy"]
+    assert _role(jobs["image"]) == "${{ vars.AWS_IMAGE_ROLE_ARN }}"
 
 
 def _image_steps() -> list[dict]:
@@ -201,3 +222,49 @@ def test_deploy_runs_the_cdk_app_with_the_locked_dependencies():
     assert '.venv/bin" >> "$GITHUB_PATH"' in runs[install]
     cdk = next(n for n, run in enumerate(runs) if "infra/app.py" in run)
     assert install < cdk
+
+
+def _third_party() -> list:
+    sys.path.insert(0, str(REPO / "infra"))
+    from logger_app_infra.third_party import THIRD_PARTY_IMAGES
+
+    return list(THIRD_PARTY_IMAGES)
+
+
+def test_third_party_tags_are_resolved_once_by_the_repositorys_script():
+    job = _deploy()["jobs"]["third-party"]
+    assert "id-token" not in job["permissions"]
+    [resolve] = [s for s in _steps(job) if s.get("id") == "resolve"]
+    assert "python3 infra/third_party_images.py resolve" in resolve["run"]
+    assert '"$GITHUB_OUTPUT"' in resolve["run"]
+    outputs = job["outputs"]
+    for image in _third_party():
+        assert outputs[image.name] == f"${{{{ steps.resolve.outputs.{image.name} }}}}"
+        assert outputs[image.env] == f"${{{{ steps.resolve.outputs.{image.env} }}}}"
+
+
+def test_each_third_party_image_is_scanned_by_its_digest():
+    job = _deploy()["jobs"]["third-party-scan"]
+    assert job["strategy"]["matrix"] == "${{ fromJSON(needs.third-party.outputs.matrix) }}"
+    [scan] = [s for s in _steps(job) if "trivy-action" in s.get("uses", "")]
+    assert scan["with"]["image-ref"] == "${{ matrix.image }}"
+    assert set(scan["with"]["severity"].split(",")) == {"HIGH", "CRITICAL"}
+    assert str(scan["with"]["exit-code"]) == "1"
+
+
+def test_images_with_a_third_party_base_are_built_from_the_scanned_digest():
+    job = _deploy()["jobs"]["image"]
+    bases = {entry["name"]: entry["base"] for entry in job["strategy"]["matrix"]["include"]}
+    expected = {image.built_image: image.name for image in _third_party() if image.built_image}
+    assert {name: base for name, base in bases.items() if base} == expected
+    assert bases["app"] == ""
+    assert "needs.third-party.outputs[matrix.base]" in job["env"]["BASE_PINNED"]
+    [build] = [s for s in _steps(job) if "docker build" in s.get("run", "")]
+    assert 'docker pull "$BASE_PINNED"' in build["run"]
+    assert 'docker tag "$BASE_PINNED" "$base"' in build["run"]
+
+
+def test_the_deploy_passes_every_resolved_digest_to_the_cdk_app():
+    env = _deploy()["jobs"]["deploy"]["env"]
+    for image in _third_party():
+        assert env[image.env] == f"${{{{ needs.third-party.outputs.{image.env} }}}}"
