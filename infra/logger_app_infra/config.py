@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import zoneinfo
 from dataclasses import dataclass
 
 from constructs import Node
@@ -31,6 +32,7 @@ ENV_FALLBACK: dict[str, str] = {
     "githubOidcProvider": "DEPLOY_GITHUB_OIDC_PROVIDER",
     "availabilityZones": "AVAILABILITY_ZONES",
     "dataRemovalPolicy": "DATA_REMOVAL_POLICY",
+    "companyTimeZone": "COMPANY_TIME_ZONE",
     # Digests of the third-party images (third_party.py), resolved by the deploy workflow.
     **{image.context_key: image.env for image in THIRD_PARTY_IMAGES},
 }
@@ -80,6 +82,8 @@ class DeploymentConfig:
     availability_zones: tuple[str, ...] = ()
     # dataRemovalPolicy=destroy: tables, queues, buckets and file systems go with their stacks.
     destroy_data: bool = False
+    # Grafana's default time zone: "today" on the staff dashboard is this zone's day.
+    company_time_zone: str = "UTC"
 
     @property
     def is_production(self) -> bool:
@@ -251,4 +255,13 @@ def load_config(node: Node) -> DeploymentConfig:
         third_party_digests=_digests(node),
         availability_zones=_availability_zones(_lookup(node, "availabilityZones")),
         destroy_data=_destroy_data(_lookup(node, "dataRemovalPolicy"), environment),
+        company_time_zone=_time_zone(_lookup(node, "companyTimeZone") or "UTC"),
     )
+
+
+def _time_zone(name: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"companyTimeZone={name!r} is not an IANA time zone") from exc
+    return name

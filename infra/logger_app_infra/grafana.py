@@ -106,6 +106,8 @@ class Grafana(Construct):
                 "GF_SECURITY_ADMIN_USER": "admin",
                 "GF_AUTH_ANONYMOUS_ENABLED": "false",
                 "GF_USERS_ALLOW_SIGN_UP": "false",
+                # The staff dashboard's "today" is the company's day (docs/dashboards.md).
+                "GF_USERS_DEFAULT_TIMEZONE": config.company_time_zone,
                 "GF_ANALYTICS_REPORTING_ENABLED": "false",
                 "GF_ANALYTICS_CHECK_FOR_UPDATES": "false",
                 "GF_AUTH_SIGV4_AUTH_ENABLED": "true",

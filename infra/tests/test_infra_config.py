@@ -28,6 +28,11 @@ def test_defaults_are_a_dev_environment_without_optional_inputs(
     assert config.alb_certificate_arn is None
     assert config.region is None
     assert config.vpc_dns_server == "10.40.0.2"
+    assert config.company_time_zone == "UTC"
+
+
+def test_the_company_time_zone_is_an_input() -> None:
+    assert _config(companyTimeZone="Europe/Lisbon").company_time_zone == "Europe/Lisbon"
 
 
 def test_environment_variables_fill_in_missing_context(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,6 +54,7 @@ def test_environment_variables_fill_in_missing_context(monkeypatch: pytest.Monke
         ("availabilityZones", "eu-west-1a"),
         ("availabilityZones", "eu-west-1a,eu-west-1a"),
         ("availabilityZones", "eu-west-1a,not a zone"),
+        ("companyTimeZone", "Mars/Olympus_Mons"),
     ],
 )
 def test_malformed_inputs_are_rejected(key: str, value: str) -> None:

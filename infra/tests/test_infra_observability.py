@@ -137,6 +137,8 @@ def test_grafana_reads_its_admin_password_from_secrets_manager(prod: LoggerAppSt
     # Rollback journal: SQLite's WAL does not work on a network file system.
     assert env["GF_DATABASE_TYPE"] == "sqlite3"
     assert env["GF_DATABASE_WAL"] == "false"
+    # The staff dashboard's "today": the company's time zone (an input, UTC by default).
+    assert env["GF_USERS_DEFAULT_TIMEZONE"] == "UTC"
     assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
     assert env["LOKI_URL"] == "http://loki.prod.logger-app.internal:3100"
     assert "PrometheusWorkspace" in str(env["AMP_QUERY_URL"])
