@@ -1,9 +1,20 @@
 """Reading the queries out of dashboard JSON, with Grafana's variables substituted."""
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from dashboards.render import OUTPUT
+
+
+def committed_boards() -> dict[str, dict[str, Any]]:
+    """The committed dashboards (grafana/dashboards/*.json), by file name."""
+    return {
+        path.name: json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(OUTPUT.glob("*.json"))
+    }
 
 
 @dataclass(frozen=True)

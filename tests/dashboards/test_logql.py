@@ -17,10 +17,9 @@ import pytest
 import yaml
 
 from dashboards.datasources import LOKI_UID
-from dashboards.render import OUTPUT
 from tests.dashboards.grafana_time import builtins
 from tests.dashboards.logql import Matcher, ParsedQuery, parse
-from tests.dashboards.queries import Query, queries, substitute, unresolved
+from tests.dashboards.queries import Query, committed_boards, queries, substitute, unresolved
 from tests.dashboards.variables import resolve
 from tests.e2e.prometheus import Prometheus
 from tests.log_router.loki_receiver import PushedEntry
@@ -29,9 +28,7 @@ pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 PROVISIONING = REPO / "grafana" / "provisioning"
-BOARDS: dict[str, dict[str, Any]] = {
-    p.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(OUTPUT.glob("*.json"))
-}
+BOARDS = committed_boards()
 LOGQL = [
     (name, query)
     for name, board in BOARDS.items()

@@ -5,18 +5,15 @@ The staff numbers must be exact: known traffic and exactly one failure of each k
 exactly those whole numbers.
 """
 
-import json
 import math
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from dashboards.datasources import PROMETHEUS_UID
-from dashboards.render import OUTPUT
 from tests.dashboards.fixtures import Degraded
 from tests.dashboards.grafana_time import builtins
-from tests.dashboards.queries import Query, queries, substitute, unresolved
+from tests.dashboards.queries import Query, committed_boards, queries, substitute, unresolved
 from tests.dashboards.variables import options, resolve
 from tests.e2e.processes import poll
 from tests.e2e.prometheus import Prometheus
@@ -24,9 +21,7 @@ from tests.e2e.traffic import Ledger, Traffic
 
 pytestmark = pytest.mark.e2e
 
-BOARDS: dict[str, dict[str, Any]] = {
-    p.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(OUTPUT.glob("*.json"))
-}
+BOARDS = committed_boards()
 PROMQL = [
     (name, query)
     for name, board in BOARDS.items()

@@ -4,18 +4,15 @@ arriving". Runs last in this directory: it stops the shared collector for over t
 (the real staleness limit: metrics arrive every minute in production), then starts it again.
 """
 
-import json
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from dashboards.datasources import PROMETHEUS_UID
 from dashboards.panels import STALE_AFTER_SECONDS
-from dashboards.render import OUTPUT
 from tests.dashboards.fixtures import Degraded
 from tests.dashboards.grafana_time import builtins
-from tests.dashboards.queries import Query, queries, substitute
+from tests.dashboards.queries import Query, committed_boards, queries, substitute
 from tests.dashboards.variables import resolve
 from tests.e2e.collector import LocalCollector
 from tests.e2e.processes import poll
@@ -24,9 +21,7 @@ from tests.e2e.traffic import Traffic
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
-BOARDS: dict[str, dict[str, Any]] = {
-    p.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(OUTPUT.glob("*.json"))
-}
+BOARDS = committed_boards()
 
 
 def _expr(board: str, query: Query, prometheus: Prometheus) -> str:
