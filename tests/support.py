@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from logger_app.local_issuer import mint
 
@@ -89,13 +90,18 @@ def apply_aws_test_env(endpoint: str) -> None:
 
 
 @contextmanager
-def app_process(environment: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """``logger-app serve`` as a real process (as in the image); yields it and its base URL."""
+def app_process(
+    environment: dict[str, str], *, local_issuer: bool = True, stdout: Any = subprocess.PIPE
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``logger-app serve`` as a real process (as in the image); yields it and its base URL.
+
+    It trusts the tests' local issuer unless `local_issuer` is False (the environment then
+    names another)."""
     port = free_port()
     process = subprocess.Popen(
         [str(BIN / "logger-app"), "serve", "--port", str(port)],
-        env={**os.environ, **ISSUER_ENV, **environment},
-        stdout=subprocess.PIPE,
+        env={**os.environ, **(ISSUER_ENV if local_issuer else {}), **environment},
+        stdout=stdout,
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
