@@ -2,8 +2,6 @@
 
 import schemathesis
 from fastapi.testclient import TestClient
-
-from tests.support import auth_headers
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -13,6 +11,8 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+from tests.support import auth_headers
 
 EXAMPLES_PER_OPERATION = 60  # about 400 cases over the API's operations
 # Not "positive data acceptance": a schema-valid request may still be refused for business
