@@ -146,6 +146,7 @@ def issuer_keys(settings: Settings) -> tuple[str, KeySet]:
     """The trusted issuer and its keys: the local issuer's file, or the JWKS over HTTPS."""
     directory = settings.local_issuer_dir
     if directory is not None:
+        local_issuer.jwks(directory)  # makes the key pair on first run, before any token
         return local_issuer.ISSUER, KeySet(
             lambda: _signing_keys(jwt.PyJWKSet.from_dict(local_issuer.jwks(directory)).keys),
             settings.auth_jwks_min_refetch_seconds,
