@@ -6,12 +6,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from tests.support import auth_headers
+
 
 def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
     request = urllib.request.Request(
         url,
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **auth_headers()},
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=10) as response:

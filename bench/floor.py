@@ -27,6 +27,7 @@ from fastapi.testclient import TestClient
 
 from bench.configs import FLOOR_MARKER
 from logger_app.aws import create_clients
+from logger_app.local_issuer import mint
 from logger_app.main import create_app
 from logger_app.settings import get_settings
 
@@ -66,8 +67,12 @@ def record_calls(workload: str) -> list[Call]:
     def capture(params: dict[str, Any], model: Any, **_: Any) -> None:
         calls.append((model.service_model.service_id, model.name, copy.deepcopy(params)))
 
-    app = create_app(get_settings())
-    with TestClient(app) as client:
+    settings = get_settings()
+    if settings.local_issuer_dir is None:
+        raise RuntimeError("set LOGGER_APP_LOCAL_ISSUER_DIR (bench.runner does)")
+    bearer = mint(settings.local_issuer_dir, ["signups:write", "records:write", "records:read"])
+    app = create_app(settings)
+    with TestClient(app, headers={"Authorization": f"Bearer {bearer}"}) as client:
         request = _request(client, workload)
         request()  # first requests look up and cache what later ones reuse (the queue URL)
         time.sleep(1.0)  # the outbox's start-up drain is over

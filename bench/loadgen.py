@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.configs import LUA_SCRIPT
+from tests.support import token
 
 _MARKER = "BENCH_RESULT "
 
@@ -54,6 +55,8 @@ def run_wrk(
         workload,
         prefix,
         str(ids_file) if ids_file is not None else "",
+        # An access token with every scope, outliving the run.
+        token(lifetime_seconds=round(seconds) + 3600),
     ]
     completed = subprocess.run(
         argv, capture_output=True, text=True, timeout=seconds + timeout_seconds + 30, check=False

@@ -18,7 +18,7 @@ from bench.fixtures import create_fixtures
 from bench.loadgen import LoadResult, run_wrk
 from bench.rounds import merge_configuration, merge_floors
 from bench.services import App, Collector, Moto, app_environment
-from tests.support import AWS_TEST_ENV, free_port
+from tests.support import AWS_TEST_ENV, ISSUER_ENV, free_port
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,7 @@ def measure_floors(moto: Moto, plan: Plan, log: Log) -> dict[str, dict[str, Any]
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
         **AWS_TEST_ENV,
+        **ISSUER_ENV,
         "AWS_ENDPOINT_URL": moto.endpoint,
         "LOGGER_APP_LOG_LEVEL": "WARNING",
     }

@@ -17,7 +17,7 @@ from tests.collector.otelcol import build_collector
 from tests.e2e.app import bootstrap
 from tests.e2e.local_config import LocalEndpoints, derive
 from tests.e2e.processes import ManagedProcess
-from tests.support import AWS_TEST_ENV, free_port, reset_moto, wait_for_http
+from tests.support import AWS_TEST_ENV, ISSUER_ENV, free_port, reset_moto, wait_for_http
 
 REPO = Path(__file__).resolve().parents[1]
 _SERVER_ERROR = SERVER_ERROR_MARKER.encode()
@@ -149,6 +149,7 @@ def app_environment(
     """The production defaults of `logger-app serve` (no test-speed export intervals)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     env.update(AWS_TEST_ENV)
+    env.update(ISSUER_ENV)  # the requests carry tokens from the tests' local issuer
     env["AWS_ENDPOINT_URL"] = aws_endpoint
     env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp_endpoint
     env.update(extra)

@@ -1,4 +1,5 @@
--- One benchmark workload for wrk: `wrk ... -s bench/workload.lua URL -- WORKLOAD PREFIX IDS_FILE`.
+-- One benchmark workload for wrk:
+-- `wrk ... -s bench/workload.lua URL -- WORKLOAD PREFIX IDS_FILE TOKEN`.
 -- WORKLOAD: signup | record_create | record_read | record_not_found | health.
 -- Counts responses whose status is not the workload's expected one, and prints one JSON line,
 -- prefixed with "BENCH_RESULT ", when the run ends.
@@ -36,8 +37,14 @@ local function random_uuid()
   )
 end
 
+local json_headers = { ["Content-Type"] = "application/json" }
+local auth_headers = {}
+
 function init(args)
   workload, prefix = args[1], args[2]
+  -- Every /v1 request carries the access token.
+  json_headers["Authorization"] = "Bearer " .. args[4]
+  auth_headers["Authorization"] = "Bearer " .. args[4]
   math.randomseed(os.time() * 1000 + thread_number)
   if args[3] ~= nil and args[3] ~= "" then
     ids = read_lines(args[3])
@@ -49,8 +56,6 @@ function init(args)
     expected = 404
   end
 end
-
-local json_headers = { ["Content-Type"] = "application/json" }
 
 function request()
   counter = counter + 1
@@ -67,9 +72,9 @@ function request()
     )
     return wrk.format("POST", "/v1/records", json_headers, body)
   elseif workload == "record_read" then
-    return wrk.format("GET", "/v1/records/" .. ids[(counter % #ids) + 1])
+    return wrk.format("GET", "/v1/records/" .. ids[(counter % #ids) + 1], auth_headers)
   elseif workload == "record_not_found" then
-    return wrk.format("GET", "/v1/records/" .. random_uuid())
+    return wrk.format("GET", "/v1/records/" .. random_uuid(), auth_headers)
   end
   return wrk.format("GET", "/healthz")
 end

@@ -1,16 +1,37 @@
-"""Helpers shared by the test suites: free ports, waiting, an AWS emulator process."""
+"""Helpers shared by the test suites: free ports, waiting, an AWS emulator process, access
+tokens."""
 
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+from logger_app.local_issuer import mint
 
 BIN = Path(sys.executable).parent
+
+# Every app the tests start trusts this local issuer (its key pair made on first use); the
+# processes they start get it through the environment.
+ALL_SCOPES = ("signups:write", "records:write", "records:read")
+ISSUER_DIR = Path(tempfile.mkdtemp(prefix="logger-app-test-issuer-"))
+ISSUER_ENV = {"LOGGER_APP_LOCAL_ISSUER_DIR": str(ISSUER_DIR)}
+
+
+def token(*scopes: str, lifetime_seconds: int = 3600) -> str:
+    """An access token from the tests' local issuer, with these scopes (default: all)."""
+    return mint(ISSUER_DIR, scopes or ALL_SCOPES, lifetime_seconds=lifetime_seconds)
+
+
+def auth_headers(*scopes: str) -> dict[str, str]:
+    """The Authorization header of a request with these scopes (default: all)."""
+    return {"Authorization": f"Bearer {token(*scopes)}"}
 
 
 def free_port() -> int:
@@ -69,13 +90,18 @@ def apply_aws_test_env(endpoint: str) -> None:
 
 
 @contextmanager
-def app_process(environment: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """``logger-app serve`` as a real process (as in the image); yields it and its base URL."""
+def app_process(
+    environment: dict[str, str], *, local_issuer: bool = True, stdout: Any = subprocess.PIPE
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``logger-app serve`` as a real process (as in the image); yields it and its base URL.
+
+    It trusts the tests' local issuer unless `local_issuer` is False (the environment then
+    names another)."""
     port = free_port()
     process = subprocess.Popen(
         [str(BIN / "logger-app"), "serve", "--port", str(port)],
-        env={**os.environ, **environment},
-        stdout=subprocess.PIPE,
+        env={**os.environ, **(ISSUER_ENV if local_issuer else {}), **environment},
+        stdout=stdout,
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"

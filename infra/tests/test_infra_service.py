@@ -359,3 +359,23 @@ def test_collector_labels_container_metrics_with_the_service_and_environment(
 def test_app_has_time_for_a_graceful_shutdown(prod: LoggerAppStacks) -> None:
     # uvicorn's 20 s for in-flight requests, the 5 s outbox drain, then the telemetry flush.
     assert container(_task(prod), "app")["StopTimeout"] >= 35
+
+
+@pytest.mark.parametrize("deployment", ["prod", "dev"])
+def test_no_task_definition_can_enable_the_local_token_issuer(
+    deployment: str, request: pytest.FixtureRequest
+) -> None:
+    """The local issuer (`make run`'s, LOGGER_APP_LOCAL_ISSUER_DIR) trusts a key pair anyone can
+    make: no container on AWS may carry any setting of it."""
+    stacks: LoggerAppStacks = request.getfixturevalue(deployment)
+    definitions = [
+        definition
+        for stack in stacks.all()
+        for task in resources(stack, "AWS::ECS::TaskDefinition").values()
+        for definition in task["Properties"]["ContainerDefinitions"]
+    ]
+    assert len(definitions) >= 6  # the API's, the worker's, Loki's and Grafana's tasks at least
+    for definition in definitions:
+        names = [item["Name"] for item in definition.get("Environment", [])]
+        names += [item["Name"] for item in definition.get("Secrets", [])]
+        assert not [name for name in names if "LOCAL_ISSUER" in name.upper()], definition["Name"]

@@ -1,4 +1,5 @@
-"""``logger-app``: serve the API, run the event worker, or bootstrap the tables and queues."""
+"""``logger-app``: serve the API, run the event worker, bootstrap the tables and queues, or mint
+a local access token."""
 
 import argparse
 import os
@@ -92,6 +93,27 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="AWS endpoint, e.g. the emulator's http://127.0.0.1:5000 (default: AWS_ENDPOINT_URL)",
     )
 
+    token_parser = commands.add_parser(
+        "token",
+        help="print an access token from the local issuer (make run's); no use against AWS",
+    )
+    token_parser.add_argument(
+        "--scope",
+        action="append",
+        required=True,
+        choices=["signups:write", "records:write", "records:read"],
+        help="a scope the token carries (repeat for several)",
+    )
+    token_parser.add_argument(
+        "--issuer-dir",
+        default=os.environ.get("LOGGER_APP_LOCAL_ISSUER_DIR", ".local-issuer"),
+        help="the local issuer's key directory (default: LOGGER_APP_LOCAL_ISSUER_DIR, "
+        "else .local-issuer, as make run uses)",
+    )
+    token_parser.add_argument(
+        "--lifetime", type=int, default=900, help="seconds until it expires (default: 900)"
+    )
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         run_instrumented(serve_command(args.host, args.port))
@@ -99,6 +121,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         run_instrumented(
             instrumented("-m", "logger_app.worker"), OTEL_SERVICE_NAME=WORKER_SERVICE_NAME
         )
+    elif args.command == "token":
+        from pathlib import Path
+
+        from logger_app.local_issuer import mint
+
+        print(mint(Path(args.issuer_dir), args.scope, lifetime_seconds=args.lifetime))
     else:
         # Imported here: serve and worker exec at once and need neither boto3 nor settings.
         from logger_app.bootstrap import bootstrap

@@ -1,7 +1,8 @@
 """The ASGI application: ``logger_app.main:app``.
 
-Created at import, after ``opentelemetry-instrument`` has configured the SDK and instrumented
-botocore; the FastAPI instrumentation is applied in ``create_app``.
+Created when uvicorn first reads ``app`` (after ``opentelemetry-instrument`` has configured the
+SDK and instrumented botocore), so that importing ``create_app`` needs no configuration; the
+FastAPI instrumentation is applied in ``create_app``.
 """
 
 import logging
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from logger_app import metrics
+from logger_app.auth import Authenticator, configuration_errors
 from logger_app.body_limit import BodySizeLimit
 from logger_app.logs import configure_logging
 from logger_app.problems import install_problem_handlers
@@ -26,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    if errors := configuration_errors(settings):
+        raise SystemExit("\n  ".join(["logger-app: invalid configuration:", *errors]))
     configure_logging(settings)
 
     @asynccontextmanager
@@ -53,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Patient sign-ups and patient-doctor interaction records.",
         lifespan=lifespan,
     )
+    app.state.authenticator = Authenticator(settings)
     install_problem_handlers(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestLog)
@@ -71,4 +76,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-app = create_app()
+def __getattr__(name: str) -> FastAPI:
+    # PEP 562: `logger_app.main:app`, made once, on first use.
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

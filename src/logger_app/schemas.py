@@ -4,6 +4,7 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 MAX_DETAILS_BYTES = 4096
@@ -22,6 +23,28 @@ def _fits_details_limit(value: str) -> str:
     return value
 
 
+def _any_case(name: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else "\\" + c for c in name)
+
+
+# email-validator refuses addresses at special-use and reserved domains (RFC 6761: .test,
+# .local, .invalid, ...): they cannot receive mail. The schema says so, so that every address
+# it allows is one the API accepts.
+Email = Annotated[
+    EmailStr,
+    Field(
+        description="An address that can receive mail: special-use domains ("
+        + ", ".join("." + name for name in SPECIAL_USE_DOMAIN_NAMES)
+        + ") are refused.",
+        json_schema_extra={
+            "not": {
+                "pattern": "[@.](?:"
+                + "|".join(_any_case(name) for name in SPECIAL_USE_DOMAIN_NAMES)
+                + ")$"
+            }
+        },
+    ),
+]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 DoctorId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 Details = Annotated[str, AfterValidator(_fits_details_limit)]
@@ -30,7 +53,7 @@ Details = Annotated[str, AfterValidator(_fits_details_limit)]
 class SignupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr
+    email: Email
     full_name: FullName
 
 

@@ -4,10 +4,11 @@ boto3 reads the standard ``AWS_REGION``, ``AWS_ENDPOINT_URL`` and credentials va
 """
 
 from functools import lru_cache
-from typing import Literal
+from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -47,6 +48,39 @@ class Settings(BaseSettings):
     worker_wait_seconds: int = Field(default=20, ge=0, le=20)
     worker_visibility_timeout_seconds: int = Field(default=30, ge=1)
     worker_retry_delay_seconds: int = Field(default=5, ge=0)
+    # Bearer tokens (the API; the worker needs none of these). `create_app` refuses to start
+    # without an issuer: LOGGER_APP_AUTH_ISSUER, or LOGGER_APP_LOCAL_ISSUER_DIR locally.
+    auth_issuer: str | None = Field(default=None, description="The tokens' `iss`, exactly.")
+    auth_jwks_url: str | None = Field(
+        default=None, description="The issuer's JWKS; <issuer>/.well-known/jwks.json when unset."
+    )
+    # Cognito access tokens carry the app client's id in `client_id` and have no `aud`.
+    auth_client_ids: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(), description="Comma-separated client ids whose tokens are accepted."
+    )
+    auth_audience: str | None = Field(default=None, description="The `aud` tokens must carry.")
+    auth_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # A token naming a key we do not have refetches the JWKS, at most once per this interval:
+    # tokens with made-up key ids cannot make the service hammer the issuer.
+    auth_jwks_min_refetch_seconds: float = Field(default=30.0, ge=0)
+    auth_jwks_timeout_seconds: float = Field(default=3.0, gt=0)
+    # Local development only (`make run`): trust the key pair in this directory as the issuer.
+    local_issuer_dir: Path | None = None
+
+    @field_validator("auth_client_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @property
+    def jwks_url(self) -> str | None:
+        if self.auth_jwks_url:
+            return self.auth_jwks_url
+        if self.auth_issuer:
+            return self.auth_issuer.rstrip("/") + "/.well-known/jwks.json"
+        return None
 
     @property
     def dead_letter_queue_name(self) -> str:

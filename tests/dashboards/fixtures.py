@@ -20,7 +20,7 @@ from tests.e2e.traffic import Driver, Ledger, Traffic, new_patient, standard_tra
 from tests.faults import FaultProxy, fault_proxy
 from tests.log_router.loki_receiver import LokiReceiver, PushedEntry
 from tests.log_router.router import LogRouter, build_fluent_bit, router_environment
-from tests.support import free_port
+from tests.support import auth_headers, free_port
 
 
 def _extras(driver: Driver, traffic: Traffic) -> None:
@@ -163,7 +163,9 @@ def degraded_apps(
         try:
             for degraded in apps:
                 degraded.start()
-            with httpx.Client(base_url=no_storage.url, timeout=30) as client:
+            with httpx.Client(
+                base_url=no_storage.url, timeout=30, headers=auth_headers()
+            ) as client:
                 patient = new_patient()
                 ledger.personal_data.update(patient.values())
                 response = client.post("/v1/signups", json=patient)
@@ -173,7 +175,7 @@ def degraded_apps(
                 assert response.status_code == 503, response.text
             ledger.signups["failed"] += 1
             ledger.records["note", "failed"] += 1
-            with httpx.Client(base_url=no_queue.url, timeout=30) as client:
+            with httpx.Client(base_url=no_queue.url, timeout=30, headers=auth_headers()) as client:
                 patient = new_patient()
                 ledger.personal_data.update(patient.values())
                 response = client.post("/v1/signups", json=patient)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.processes import ManagedProcess, http_ok
-from tests.support import AWS_TEST_ENV, BIN, free_port
+from tests.support import AWS_TEST_ENV, BIN, ISSUER_ENV, free_port
 
 # Labels that would make series per task (or per container instance, host, process) if the
 # collector's resource steps let the ECS resource attributes through.
@@ -36,6 +36,7 @@ def bootstrap(aws_endpoint: str) -> None:
 def app_env(aws_endpoint: str, otlp_endpoint: str, ecs_metadata_uri: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     env.update(AWS_TEST_ENV)
+    env.update(ISSUER_ENV)
     env.update(
         {
             "AWS_ENDPOINT_URL": aws_endpoint,

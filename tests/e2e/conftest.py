@@ -18,7 +18,7 @@ from tests.e2e.ecs_metadata import FakeEcsMetadata
 from tests.e2e.prometheus import Prometheus
 from tests.e2e.traces import Span, read_spans
 from tests.e2e.traffic import Driver, Ledger, Traffic, standard_traffic
-from tests.support import moto_server
+from tests.support import auth_headers, moto_server
 
 ENVIRONMENT = "e2e"
 
@@ -101,7 +101,11 @@ def ledger() -> Ledger:
 
 @pytest.fixture(scope="session")
 def driver(app: App, ledger: Ledger) -> Iterator[Driver]:
-    with httpx.Client(base_url=app.url, timeout=10) as client:
+    headers = auth_headers()
+    # The access token, and each of its parts, may no more leak than personal data.
+    bearer = headers["Authorization"].removeprefix("Bearer ")
+    ledger.personal_data.update([bearer, *bearer.split(".")])
+    with httpx.Client(base_url=app.url, timeout=10, headers=headers) as client:
         yield Driver(client, ledger)
 
 

@@ -16,7 +16,7 @@ class Ledger:
     records: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, outcome)
     lookups: Counter[str] = field(default_factory=Counter)  # outcome
     publishes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (event, outcome)
-    # Personal data sent; none of it may appear in any label, span or log.
+    # Personal data and credentials sent; none of it may appear in any label, span or log.
     personal_data: set[str] = field(default_factory=set)
 
 

@@ -22,7 +22,7 @@ from logger_app.logs import ServiceJsonFormatter
 from logger_app.main import create_app
 from logger_app.settings import Settings
 from tests.faults import FaultProxy, fault_proxy
-from tests.support import AWS_TEST_ENV, moto_server, reset_moto
+from tests.support import AWS_TEST_ENV, ISSUER_DIR, auth_headers, moto_server, reset_moto
 
 # Global providers can be set once per process: one pair for the whole session.
 _spans = InMemorySpanExporter()
@@ -100,12 +100,15 @@ AppFactory = Callable[..., TestClient]
 
 @pytest.fixture
 def make_client(aws: str) -> Iterator[AppFactory]:
-    """Start the app with settings overrides; every client is closed (lifespan ends) at teardown."""
+    """Start the app with settings overrides; every client is closed (lifespan ends) at teardown.
+
+    The app trusts the tests' local issuer, and each client sends a token with every scope
+    (a request's own Authorization header replaces it)."""
     clients: list[TestClient] = []
 
     def make(**overrides: Any) -> TestClient:
-        app = create_app(Settings(**overrides))
-        client = TestClient(app, raise_server_exceptions=False)
+        app = create_app(Settings(**{"local_issuer_dir": ISSUER_DIR, **overrides}))
+        client = TestClient(app, raise_server_exceptions=False, headers=auth_headers())
         client.__enter__()
         clients.append(client)
         return client

@@ -17,7 +17,7 @@ import boto3
 from logger_app.settings import Settings
 from logger_app.worker import Worker
 from tests.faults import FaultProxy
-from tests.support import BIN, app_process, free_port
+from tests.support import BIN, app_process, auth_headers, free_port
 
 # No collector in these tests; what they check is the service, not its telemetry. The outbox
 # settings are the production defaults (a drain every 5 s, of entries older than 10 s).
@@ -26,7 +26,9 @@ QUIET = {"OTEL_SDK_DISABLED": "true"}
 
 def post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **auth_headers()},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return response.status, json.loads(response.read())

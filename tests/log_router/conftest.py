@@ -22,7 +22,7 @@ from tests.log_router.router import (
     build_fluent_bit,
     router_environment,
 )
-from tests.support import AWS_TEST_ENV, BIN, app_process, free_port, moto_server
+from tests.support import AWS_TEST_ENV, BIN, app_process, auth_headers, free_port, moto_server
 
 CLOUDWATCH_LOG_GROUP = "logger-app-test-durable"
 
@@ -80,7 +80,7 @@ def app_lines() -> list[str]:
         )
         telemetry_off = {"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none"}
         with app_process({**env, **telemetry_off}) as (process, url):
-            with httpx.Client(base_url=url, timeout=10) as client:
+            with httpx.Client(base_url=url, timeout=10, headers=auth_headers()) as client:
                 signup = client.post(
                     "/v1/signups", json={"email": "ada@example.com", "full_name": "Ada Lovelace"}
                 )

@@ -3,6 +3,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, status
 
+from logger_app.audit import audited
+from logger_app.auth import Caller, requires
 from logger_app.problems import problem_responses
 from logger_app.schemas import Record, RecordRequest
 from logger_app.services import Services, get_services
@@ -16,26 +18,54 @@ Timestamp = Annotated[
         description="The record's timestamp as returned on creation.",
     ),
 ]
+Writer = Annotated[Caller, Depends(requires("records:write"))]
+Reader = Annotated[Caller, Depends(requires("records:read"))]
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(413, 422, 503),
+    responses=problem_responses(401, 403, 413, 422, 503),
+    description="Needs the scope `records:write`.",
 )
 async def create_record(
-    body: RecordRequest, services: Annotated[Services, Depends(get_services)]
+    body: RecordRequest, caller: Writer, services: Annotated[Services, Depends(get_services)]
 ) -> Record:
-    return await services.records.create(body)
+    ids = {"patient_id": str(body.patient_id)}
+    if body.id is not None:
+        ids["record_id"] = str(body.id)
+    with audited(caller, **ids) as audit_ids:
+        record = await services.records.create(body)
+        audit_ids["record_id"] = str(record.id)
+        return record
 
 
-@router.get("/{id}", responses=problem_responses(404, 422, 503))
-async def newest_record(id: UUID, services: Annotated[Services, Depends(get_services)]) -> Record:
-    return await services.records.newest(id)
+@router.get(
+    "/{id}",
+    responses=problem_responses(401, 403, 404, 422, 503),
+    description="Needs the scope `records:read`.",
+)
+async def newest_record(
+    id: UUID, caller: Reader, services: Annotated[Services, Depends(get_services)]
+) -> Record:
+    with audited(caller, record_id=str(id)) as audit_ids:
+        record = await services.records.newest(id)
+        audit_ids["patient_id"] = str(record.patient_id)
+        return record
 
 
-@router.get("/{id}/{timestamp}", responses=problem_responses(404, 422, 503))
+@router.get(
+    "/{id}/{timestamp}",
+    responses=problem_responses(401, 403, 404, 422, 503),
+    description="Needs the scope `records:read`.",
+)
 async def record_at(
-    id: UUID, timestamp: Timestamp, services: Annotated[Services, Depends(get_services)]
+    id: UUID,
+    timestamp: Timestamp,
+    caller: Reader,
+    services: Annotated[Services, Depends(get_services)],
 ) -> Record:
-    return await services.records.at(id, timestamp)
+    with audited(caller, record_id=str(id)) as audit_ids:
+        record = await services.records.at(id, timestamp)
+        audit_ids["patient_id"] = str(record.patient_id)
+        return record

@@ -1,0 +1,327 @@
+"""OAuth 2.0 bearer tokens: JWT access tokens checked against the issuer's JWKS, and the
+``requires(scope)`` dependency every /v1 route declares.
+
+A token is accepted only when all of these hold: RS256 (the issuer's algorithm; ``none`` and
+HMAC are refused before any key is looked up), signed by a key in the issuer's JWKS, ``iss``
+exactly the issuer, ``exp`` and ``iat`` present and ``exp`` not passed (with a small leeway),
+``token_use`` "access" when present (Cognito's ID tokens are refused), the configured ``aud``
+and/or a ``client_id`` in the allowed list, and the route's scope in ``scope`` (or ``scp``).
+
+The JWKS is fetched only when a token names a key id not in the cache: in a worker thread, once
+for concurrent misses, and at most once per ``auth_jwks_min_refetch_seconds``. Checking a token
+against a cached key is CPU only and runs on the event loop.
+
+Nothing from the token except the verified client id reaches logs, spans or metrics.
+"""
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import anyio
+import anyio.to_thread
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from opentelemetry import trace
+
+from logger_app import audit, local_issuer
+from logger_app.problems import Problem
+from logger_app.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+ALGORITHM = "RS256"
+REALM = "logger-app"
+SCOPES = {
+    "signups:write": "sign patients up",
+    "records:write": "create interaction records",
+    "records:read": "read interaction records",
+}
+# What each scope lets a caller do, as the audit log names it.
+ACTIONS = {
+    "signups:write": "patient.sign_up",
+    "records:write": "record.create",
+    "records:read": "record.read",
+}
+# The span attribute carrying the caller: the only part of a token that leaves this module.
+CLIENT_ID_ATTRIBUTE = "logger_app.client_id"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who made an authorized request, and what for."""
+
+    client_id: str
+    scopes: frozenset[str]
+    action: str
+
+
+class KeysUnavailable(Exception):
+    """The JWKS could not be fetched and no cached key matches: not the client's fault."""
+
+
+def configuration_errors(settings: Settings) -> list[str]:
+    """What stops the API from starting: it never runs without checking tokens."""
+    if settings.local_issuer_dir is not None:
+        if settings.auth_issuer:
+            return ["LOGGER_APP_LOCAL_ISSUER_DIR, LOGGER_APP_AUTH_ISSUER: set one, not both"]
+        return []
+    if not settings.auth_issuer:
+        return [
+            "LOGGER_APP_AUTH_ISSUER: required: the issuer of the access tokens the API accepts "
+            "(e.g. https://cognito-idp.<region>.amazonaws.com/<user pool id>); for local "
+            "development set LOGGER_APP_LOCAL_ISSUER_DIR instead (make run does)"
+        ]
+    if not settings.auth_client_ids and not settings.auth_audience:
+        return [
+            "LOGGER_APP_AUTH_CLIENT_IDS or LOGGER_APP_AUTH_AUDIENCE: at least one is required, "
+            "or any client of the issuer could call the API"
+        ]
+    return []
+
+
+class KeySet:
+    """The issuer's signing keys by key id, refetched only for a key id it does not know."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], dict[str, jwt.PyJWK]],
+        min_refetch_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
+        self._min_refetch = min_refetch_seconds
+        self._clock = clock
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._last_attempt: float | None = None
+        self._last_failed = False
+        self._lock = anyio.Lock()
+        self.fetches = 0
+
+    async def key(self, kid: str) -> jwt.PyJWK | None:
+        """The key, or None when the issuer does not have it either."""
+        if kid in self._keys:
+            return self._keys[kid]
+        async with self._lock:  # concurrent misses wait for one fetch
+            if kid in self._keys:
+                return self._keys[kid]
+            now = self._clock()
+            recent = self._last_attempt is not None and now - self._last_attempt < self._min_refetch
+            if not recent:
+                self._last_attempt = now
+                self.fetches += 1
+                try:
+                    self._keys = await anyio.to_thread.run_sync(self._fetch)
+                    self._last_failed = False
+                except jwt.PyJWTError as error:
+                    self._last_failed = True
+                    logger.warning(
+                        "issuer keys unavailable",
+                        extra={"event": "auth.jwks_unavailable", "error": type(error).__name__},
+                    )
+                else:
+                    logger.info(
+                        "issuer keys fetched",
+                        extra={"event": "auth.jwks_fetched", "keys": len(self._keys)},
+                    )
+            if kid in self._keys:
+                return self._keys[kid]
+            if self._last_failed:
+                raise KeysUnavailable
+            return None
+
+
+def _signing_keys(keys: list[jwt.PyJWK]) -> dict[str, jwt.PyJWK]:
+    return {
+        key.key_id: key
+        for key in keys
+        if key.key_id and key.public_key_use in ("sig", None) and key.key_type == "RSA"
+    }
+
+
+def issuer_keys(settings: Settings) -> tuple[str, KeySet]:
+    """The trusted issuer and its keys: the local issuer's file, or the JWKS over HTTPS."""
+    directory = settings.local_issuer_dir
+    if directory is not None:
+        local_issuer.jwks(directory)  # makes the key pair on first run, before any token
+        return local_issuer.ISSUER, KeySet(
+            lambda: _signing_keys(jwt.PyJWKSet.from_dict(local_issuer.jwks(directory)).keys),
+            settings.auth_jwks_min_refetch_seconds,
+        )
+    assert settings.auth_issuer
+    assert settings.jwks_url
+    client = jwt.PyJWKClient(
+        settings.jwks_url, cache_jwk_set=False, timeout=settings.auth_jwks_timeout_seconds
+    )
+    return settings.auth_issuer, KeySet(
+        lambda: _signing_keys(client.get_signing_keys(refresh=True)),
+        settings.auth_jwks_min_refetch_seconds,
+    )
+
+
+def _unauthorized(description: str) -> Problem:
+    return Problem(
+        401,
+        "unauthorized",
+        "Unauthorized",
+        f"A valid bearer access token is required: {description}.",
+        headers={
+            "WWW-Authenticate": f'Bearer realm="{REALM}", error="invalid_token", '
+            f'error_description="{description}"'
+        },
+    )
+
+
+_MISSING = Problem(
+    401,
+    "unauthorized",
+    "Unauthorized",
+    "A bearer access token is required (Authorization: Bearer <token>).",
+    # RFC 6750 §3.1: no error code when the request carried no token at all.
+    headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'},
+)
+
+# What a refused token is told, by PyJWT's error; never the token or its claims.
+_REASONS: list[tuple[type[jwt.PyJWTError], str]] = [
+    (jwt.ExpiredSignatureError, "the token has expired"),
+    (jwt.ImmatureSignatureError, "the token is not valid yet"),
+    (jwt.InvalidIssuerError, "the token is from another issuer"),
+    (jwt.InvalidAudienceError, "the token is for another audience"),
+    (jwt.InvalidSignatureError, "the signature does not verify"),
+    (jwt.MissingRequiredClaimError, "the token lacks a required claim"),
+    (jwt.InvalidAlgorithmError, "the token's algorithm is not accepted"),
+    (jwt.DecodeError, "the token is malformed"),
+]
+
+
+def _reason(error: jwt.PyJWTError) -> str:
+    for kind, reason in _REASONS:
+        if isinstance(error, kind):
+            return reason
+    return "the token is not valid"
+
+
+class Authenticator:
+    def __init__(self, settings: Settings) -> None:
+        self.issuer, self.keys = issuer_keys(settings)
+        local = settings.local_issuer_dir is not None
+        self._client_ids = (
+            frozenset({local_issuer.CLIENT_ID}) if local else settings.auth_client_ids
+        )
+        self._audience = None if local else settings.auth_audience
+        self._leeway = settings.auth_leeway_seconds
+        self._retry_after = str(settings.retry_after_seconds)
+
+    async def authenticate(self, token: str) -> tuple[str, frozenset[str]]:
+        """The verified client id and scopes, or a Problem (401, or 503 without keys)."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise _unauthorized("the token is malformed") from None
+        if header.get("alg") != ALGORITHM:
+            raise _unauthorized("the token's algorithm is not accepted")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise _unauthorized("the token names no signing key")
+        try:
+            key = await self.keys.key(kid)
+        except KeysUnavailable:
+            raise Problem(
+                503,
+                "issuer-unavailable",
+                "Token issuer unavailable",
+                "The token issuer's keys cannot be fetched right now. Retry after a moment.",
+                headers={"Retry-After": self._retry_after},
+            ) from None
+        if key is None:
+            raise _unauthorized("the token's signing key is unknown")
+        claims = self._verified_claims(token, key)
+        return self._client_id(claims), _scopes(claims)
+
+    def _verified_claims(self, token: str, key: jwt.PyJWK) -> dict[str, Any]:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key.key,
+                algorithms=[ALGORITHM],
+                issuer=self.issuer,
+                audience=self._audience,
+                leeway=self._leeway,
+                options={
+                    "require": ["exp", "iat", "iss"],
+                    "verify_aud": self._audience is not None,
+                },
+            )
+        except jwt.PyJWTError as error:
+            raise _unauthorized(_reason(error)) from None
+        if claims.get("token_use", "access") != "access":
+            raise _unauthorized("the token is not an access token")
+        return claims
+
+    def _client_id(self, claims: dict[str, Any]) -> str:
+        client_id = claims.get("client_id", claims.get("azp"))
+        if not isinstance(client_id, str) or not client_id:
+            raise _unauthorized("the token names no client")
+        if self._client_ids and client_id not in self._client_ids:
+            raise _unauthorized("the token is for another client")
+        return client_id
+
+
+def _scopes(claims: dict[str, Any]) -> frozenset[str]:
+    scope = claims.get("scope")
+    if isinstance(scope, str):
+        return frozenset(scope.split())
+    scp = claims.get("scp")
+    if isinstance(scp, list):
+        return frozenset(item for item in scp if isinstance(item, str))
+    return frozenset()
+
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description="An OAuth 2.0 access token (JWT) from the API's issuer. Scopes: "
+    + "; ".join(f"`{scope}` to {does}" for scope, does in SCOPES.items())
+    + ".",
+)
+
+
+def requires(scope: str) -> Callable[..., Awaitable[Caller]]:
+    """A dependency admitting only requests whose token carries ``scope`` (401 or 403 else)."""
+    action = ACTIONS[scope]
+
+    async def authorized(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Caller:
+        authenticator: Authenticator = request.app.state.authenticator
+        resource = audit.resource_ids(request.path_params)
+        if credentials is None:
+            audit.log(action, "unauthenticated", None, **resource)
+            raise _MISSING
+        try:
+            client_id, scopes = await authenticator.authenticate(credentials.credentials)
+        except Problem as problem:
+            outcome = "unauthenticated" if problem.status == 401 else "failed"
+            audit.log(action, outcome, None, **resource)
+            raise
+        trace.get_current_span().set_attribute(CLIENT_ID_ATTRIBUTE, client_id)
+        if scope not in scopes:
+            audit.log(action, "denied", client_id, **resource)
+            raise Problem(
+                403,
+                "insufficient-scope",
+                "Forbidden",
+                f"This request needs the scope {scope}, which the token does not carry.",
+                headers={
+                    "WWW-Authenticate": f'Bearer realm="{REALM}", error="insufficient_scope", '
+                    f'scope="{scope}"'
+                },
+                extra={"scope": scope},
+            )
+        return Caller(client_id, scopes, action)
+
+    return authorized

@@ -1,0 +1,61 @@
+"""The API's start-up check of its token settings, and the JWKS cache's fetch discipline."""
+
+from pathlib import Path
+
+import anyio
+import jwt
+import pytest
+
+from logger_app.auth import KeySet, KeysUnavailable, configuration_errors
+from logger_app.settings import Settings
+
+
+def test_the_api_needs_an_issuer_and_a_client_or_audience() -> None:
+    assert "LOGGER_APP_AUTH_ISSUER: required" in configuration_errors(Settings())[0]
+    cognito = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
+    assert "LOGGER_APP_AUTH_CLIENT_IDS or" in configuration_errors(Settings(auth_issuer=cognito))[0]
+    ok = Settings(auth_issuer=cognito, auth_client_ids="a,b")  # type: ignore[arg-type]
+    assert configuration_errors(ok) == []
+    assert ok.auth_client_ids == {"a", "b"}
+    assert ok.jwks_url == cognito + "/.well-known/jwks.json"
+    both = Settings(auth_issuer=cognito, local_issuer_dir=Path("x"))
+    assert "not both" in configuration_errors(both)[0]
+
+
+def test_concurrent_misses_fetch_once_and_refetches_are_spaced() -> None:
+    now = [0.0]
+    fetched: list[int] = []
+    key = object()
+
+    def fetch() -> dict[str, jwt.PyJWK]:
+        fetched.append(1)
+        return {"k1": key}  # type: ignore[dict-item]
+
+    keys = KeySet(fetch, min_refetch_seconds=30, clock=lambda: now[0])
+
+    async def scenario() -> None:
+        found: list[object] = []
+
+        async def look_up() -> None:
+            found.append(await keys.key("k1"))
+
+        async with anyio.create_task_group() as group:
+            for _ in range(20):
+                group.start_soon(look_up)
+        assert found == [key] * 20
+        assert await keys.key("unknown") is None  # within 30 s: no fetch
+        now[0] = 31
+        assert await keys.key("unknown") is None  # after: one
+        assert await keys.key("unknown") is None
+
+    anyio.run(scenario)
+    assert len(fetched) == 2
+
+
+def test_a_failed_fetch_without_a_cached_key_is_unavailable() -> None:
+    def fetch() -> dict[str, jwt.PyJWK]:
+        raise jwt.PyJWKClientConnectionError("down")
+
+    keys = KeySet(fetch, min_refetch_seconds=30)
+    with pytest.raises(KeysUnavailable):
+        anyio.run(keys.key, "k1")
