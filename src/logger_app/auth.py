@@ -5,7 +5,8 @@ A token is accepted only when all of these hold: RS256 (the issuer's algorithm; 
 HMAC are refused before any key is looked up), signed by a key in the issuer's JWKS, ``iss``
 exactly the issuer, ``exp`` and ``iat`` present and ``exp`` not passed (with a small leeway),
 ``token_use`` "access" when present (Cognito's ID tokens are refused), the configured ``aud``
-and/or a ``client_id`` in the allowed list, and the route's scope in ``scope`` (or ``scp``).
+and/or a ``client_id`` in the allowed list, and the route's scope in ``scope`` (or ``scp``;
+with ``auth_scope_prefix`` set, Cognito's ``<resource server>/``, only scopes carrying it).
 
 The JWKS is fetched only when a token names a key id not in the cache: in a worker thread, once
 for concurrent misses, and at most once per ``auth_jwks_min_refetch_seconds``. Checking a token
@@ -212,6 +213,7 @@ class Authenticator:
             frozenset({local_issuer.CLIENT_ID}) if local else settings.auth_client_ids
         )
         self._audience = None if local else settings.auth_audience
+        self._scope_prefix = "" if local else settings.auth_scope_prefix
         self._leeway = settings.auth_leeway_seconds
         self._retry_after = str(settings.retry_after_seconds)
 
@@ -239,7 +241,7 @@ class Authenticator:
         if key is None:
             raise _unauthorized("the token's signing key is unknown")
         claims = self._verified_claims(token, key)
-        return self._client_id(claims), _scopes(claims)
+        return self._client_id(claims), _scopes(claims, self._scope_prefix)
 
     def _verified_claims(self, token: str, key: jwt.PyJWK) -> dict[str, Any]:
         try:
@@ -270,14 +272,19 @@ class Authenticator:
         return client_id
 
 
-def _scopes(claims: dict[str, Any]) -> frozenset[str]:
+def _scopes(claims: dict[str, Any], prefix: str = "") -> frozenset[str]:
+    """The token's scopes; with a prefix, only those carrying it, without it."""
     scope = claims.get("scope")
-    if isinstance(scope, str):
-        return frozenset(scope.split())
     scp = claims.get("scp")
-    if isinstance(scp, list):
-        return frozenset(item for item in scp if isinstance(item, str))
-    return frozenset()
+    if isinstance(scope, str):
+        items = scope.split()
+    elif isinstance(scp, list):
+        items = [item for item in scp if isinstance(item, str)]
+    else:
+        return frozenset()
+    if not prefix:
+        return frozenset(items)
+    return frozenset(item.removeprefix(prefix) for item in items if item.startswith(prefix))
 
 
 _bearer = HTTPBearer(

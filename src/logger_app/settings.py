@@ -59,6 +59,9 @@ class Settings(BaseSettings):
         default=frozenset(), description="Comma-separated client ids whose tokens are accepted."
     )
     auth_audience: str | None = Field(default=None, description="The `aud` tokens must carry.")
+    # Cognito names a resource server's scopes <identifier>/<scope> (logger-app/records:read):
+    # with a prefix set, only scopes carrying it count, and without it.
+    auth_scope_prefix: str = Field(default="", description="e.g. logger-app/ on Cognito.")
     auth_leeway_seconds: int = Field(default=30, ge=0, le=300)
     # A token naming a key we do not have refetches the JWKS, at most once per this interval:
     # tokens with made-up key ids cannot make the service hammer the issuer.

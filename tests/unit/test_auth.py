@@ -1,12 +1,16 @@
 """The API's start-up check of its token settings, and the JWKS cache's fetch discipline."""
 
+import json
+import time
 from pathlib import Path
 
 import anyio
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
-from logger_app.auth import KeySet, KeysUnavailable, configuration_errors
+from logger_app.auth import Authenticator, KeySet, KeysUnavailable, configuration_errors
 from logger_app.settings import Settings
 
 
@@ -59,3 +63,32 @@ def test_a_failed_fetch_without_a_cached_key_is_unavailable() -> None:
     keys = KeySet(fetch, min_refetch_seconds=30)
     with pytest.raises(KeysUnavailable):
         anyio.run(keys.key, "k1")
+
+
+def test_a_scope_prefix_admits_only_the_resource_servers_scopes() -> None:
+    """Cognito names custom scopes <resource server>/<scope>: with the prefix configured, the
+    routes' scopes match those, and a bare or foreign scope grants nothing."""
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = jwt.PyJWK.from_dict(
+        {**json.loads(RSAAlgorithm.to_jwk(private_key.public_key())), "kid": "k1", "use": "sig"}
+    )
+    issuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
+    settings = Settings(
+        auth_issuer=issuer,
+        auth_client_ids="caller",  # type: ignore[arg-type]
+        auth_scope_prefix="logger-app/",
+    )
+    authenticator = Authenticator(settings)
+    authenticator.keys = KeySet(lambda: {"k1": public}, min_refetch_seconds=30)
+    now = int(time.time())
+    claims = {
+        "iss": issuer,
+        "client_id": "caller",
+        "token_use": "access",
+        "iat": now,
+        "exp": now + 300,
+        "scope": "logger-app/signups:write records:read other/records:write",
+    }
+    token = jwt.encode(claims, private_key, algorithm="RS256", headers={"kid": "k1"})
+    client_id, scopes = anyio.run(authenticator.authenticate, token)
+    assert (client_id, scopes) == ("caller", frozenset({"signups:write"}))
