@@ -33,6 +33,7 @@ ENV_FALLBACK: dict[str, str] = {
     "availabilityZones": "AVAILABILITY_ZONES",
     "dataRemovalPolicy": "DATA_REMOVAL_POLICY",
     "companyTimeZone": "COMPANY_TIME_ZONE",
+    "apiClients": "API_CLIENTS",
     # Digests of the third-party images (third_party.py), resolved by the deploy workflow.
     **{image.context_key: image.env for image in THIRD_PARTY_IMAGES},
 }
@@ -57,8 +58,23 @@ CREATE_OIDC_PROVIDER = "create"
 _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
 
 
+# The API's scopes (src/logger_app/auth.py SCOPES; a test compares them).
+API_SCOPES = ("signups:write", "records:write", "records:read")
+# One Cognito app client per caller of the API: name:scope+scope;name:scope.
+DEFAULT_API_CLIENTS = "patient-signup:signups:write;care-records:records:write+records:read"
+_CLIENT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+
+
 class ConfigError(ValueError):
     """A deployment input is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    """A caller of the API: one Cognito app client (client credentials) with these scopes."""
+
+    name: str
+    scopes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -84,6 +100,8 @@ class DeploymentConfig:
     destroy_data: bool = False
     # Grafana's default time zone: "today" on the staff dashboard is this zone's day.
     company_time_zone: str = "UTC"
+    # The API's callers: name -> the scopes its app client may request (apiClients).
+    api_clients: tuple[ApiClient, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -256,7 +274,37 @@ def load_config(node: Node) -> DeploymentConfig:
         availability_zones=_availability_zones(_lookup(node, "availabilityZones")),
         destroy_data=_destroy_data(_lookup(node, "dataRemovalPolicy"), environment),
         company_time_zone=_time_zone(_lookup(node, "companyTimeZone") or "UTC"),
+        api_clients=_api_clients(_lookup(node, "apiClients") or DEFAULT_API_CLIENTS),
     )
+
+
+def _api_clients(value: str) -> tuple[ApiClient, ...]:
+    """`name:scope+scope;name:scope`: each caller once, each scope one of the API's."""
+    usage = (
+        "give name:scope+scope;name:scope, e.g. "
+        f"{DEFAULT_API_CLIENTS} (names: lower-case letters, digits, '-'; scopes: "
+        f"{', '.join(API_SCOPES)})"
+    )
+    clients: list[ApiClient] = []
+    for entry in (part.strip() for part in value.split(";")):
+        if not entry:
+            continue
+        name, sep, scope_list = entry.partition(":")
+        name = name.strip()
+        scopes = tuple(scope.strip() for scope in scope_list.split("+") if scope.strip())
+        if not sep or not _CLIENT_NAME.match(name) or not scopes:
+            raise ConfigError(f"apiClients={value!r}: {entry!r} is malformed: {usage}")
+        unknown = [scope for scope in scopes if scope not in API_SCOPES]
+        if unknown:
+            raise ConfigError(f"apiClients={value!r}: unknown scope {unknown[0]!r}: {usage}")
+        if len(set(scopes)) != len(scopes):
+            raise ConfigError(f"apiClients={value!r}: {name!r} lists a scope twice")
+        if any(client.name == name for client in clients):
+            raise ConfigError(f"apiClients={value!r}: {name!r} is listed twice")
+        clients.append(ApiClient(name, scopes))
+    if not clients:
+        raise ConfigError(f"apiClients={value!r}: name at least one caller: {usage}")
+    return tuple(clients)
 
 
 def _time_zone(name: str) -> str:
