@@ -6,6 +6,8 @@ The same layout serves the API (`logger-app serve`, behind the ALB) and the even
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import Acknowledgment, Duration, Stack, Validations
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
@@ -33,9 +35,18 @@ WORKER_COMMAND = ["logger-app", "worker"]
 
 
 def app_environment(
-    config: DeploymentConfig, resources: AppResources, region: str, process: Process
+    config: DeploymentConfig,
+    resources: AppResources,
+    region: str,
+    process: Process,
+    auth_environment: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
+    """The app container's environment; the token settings (LOGGER_APP_AUTH_*) for the API only:
+    it refuses to start without them, and the worker checks no tokens."""
+    if process is Process.WORKER and auth_environment:
+        raise ValueError("the worker checks no tokens: give it no LOGGER_APP_AUTH_* settings")
     return {
+        **(auth_environment or {}),
         "LOGGER_APP_RECORDS_TABLE": resources.records_table_name,
         "LOGGER_APP_PATIENTS_TABLE": resources.patients_table_name,
         "LOGGER_APP_OUTBOX_TABLE": resources.outbox_table_name,
@@ -69,6 +80,7 @@ class AppTaskDefinition(Construct):
         resources: AppResources,
         images: ImageCatalog,
         collector_config: str,
+        auth_environment: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         region = Stack.of(self).region
@@ -157,7 +169,7 @@ class AppTaskDefinition(Construct):
             image=images.image("app"),
             essential=True,
             memory_reservation_mib=512,
-            environment=app_environment(config, resources, region, process),
+            environment=app_environment(config, resources, region, process, auth_environment),
             # Options live in fluent-bit.conf (the [OUTPUT] to Loki).
             logging=ecs.LogDrivers.firelens(options={}),
             # The API runs the image's default command and serves HTTP; the worker has no port.

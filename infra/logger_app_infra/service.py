@@ -15,6 +15,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from .api_auth import ApiAuth
 from .app_permissions import AppResources, Process
 from .app_task import APP_CONTAINER, AppTaskDefinition
 from .config import DeploymentConfig
@@ -46,6 +47,8 @@ class ServiceStack(Stack):
         prod = config.is_production
         private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
 
+        # The API's token issuer and its callers' app clients (api_auth.py).
+        self.api_auth = ApiAuth(self, "ApiAuth", config=config)
         cluster = ecs.Cluster(
             self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
         )
@@ -57,6 +60,7 @@ class ServiceStack(Stack):
             images=images,
             collector_config=collector_config,
             resources=resources,
+            auth_environment=self.api_auth.app_environment(),
         )
         self.service = ecs.FargateService(
             self,

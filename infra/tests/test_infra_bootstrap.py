@@ -21,6 +21,7 @@ PREFIX = {
     "ElasticLoadBalancingV2": "elasticloadbalancing",
     "ApplicationAutoScaling": "application-autoscaling",
     "CloudWatch": "cloudwatch",
+    "Cognito": "cognito-idp",
     "DynamoDB": "dynamodb",
     "SQS": "sqs",
     "KMS": "kms",
