@@ -36,6 +36,8 @@ ENV_FALLBACK: dict[str, str] = {
     "apiClients": "API_CLIENTS",
     # Digests of the third-party images (third_party.py), resolved by the deploy workflow.
     **{image.context_key: image.env for image in THIRD_PARTY_IMAGES},
+    # Set: a public HTTPS edge for the API (public_edge.py); unset: the API stays internal.
+    "publicApiCertificateArn": "PUBLIC_API_CERTIFICATE_ARN",
 }
 
 PRODUCTION_ENVIRONMENTS = frozenset({"prod", "production"})
@@ -102,6 +104,9 @@ class DeploymentConfig:
     company_time_zone: str = "UTC"
     # The API's callers: name -> the scopes its app client may request (apiClients).
     api_clients: tuple[ApiClient, ...] = ()
+    # ACM certificate of the API's public name: set, an internet-facing ALB with AWS WAF
+    # forwards /v1/* to the API (public_edge.py); None, nothing public is created.
+    public_api_certificate_arn: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -275,6 +280,9 @@ def load_config(node: Node) -> DeploymentConfig:
         destroy_data=_destroy_data(_lookup(node, "dataRemovalPolicy"), environment),
         company_time_zone=_time_zone(_lookup(node, "companyTimeZone") or "UTC"),
         api_clients=_api_clients(_lookup(node, "apiClients") or DEFAULT_API_CLIENTS),
+        public_api_certificate_arn=_acm_arn(
+            _lookup(node, "publicApiCertificateArn"), "publicApiCertificateArn"
+        ),
     )
 
 

@@ -48,12 +48,18 @@ def logs_key(stack: Stack) -> kms.Key:
 
 
 def encrypted_log_group(
-    scope: Construct, construct_id: str, *, retention: logs.RetentionDays
+    scope: Construct,
+    construct_id: str,
+    *,
+    retention: logs.RetentionDays,
+    log_group_name: str | None = None,
 ) -> logs.LogGroup:
+    """A log group under the stack's key; a fixed name only where a service demands one."""
     stack = Stack.of(scope)
     return logs.LogGroup(
         scope,
         construct_id,
+        log_group_name=log_group_name,
         encryption_key=logs_key(stack),
         retention=retention,
         removal_policy=RemovalPolicy.RETAIN,
