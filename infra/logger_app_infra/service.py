@@ -22,6 +22,7 @@ from .config import DeploymentConfig
 from .images import ImageCatalog
 from .nag import suppress
 from .ports import APP_PORT
+from .public_edge import PublicEdge
 
 
 class ServiceStack(Stack):
@@ -41,6 +42,7 @@ class ServiceStack(Stack):
         queue: sqs.IQueue,
         images: ImageCatalog,
         collector_config: str,
+        public_alb_security_group: ec2.ISecurityGroup | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -167,6 +169,19 @@ class ServiceStack(Stack):
             value=f"{scheme}://{self.api_dns_name}",
             description="The app, over the Client VPN (HTTPS needs a certificate for this name)",
         )
+        # Only with publicApiCertificateArn: an internet-facing ALB with AWS WAF (public_edge.py).
+        self.public_edge: PublicEdge | None = None
+        if config.public_api_certificate_arn and public_alb_security_group is not None:
+            self.public_edge = PublicEdge(
+                self,
+                "PublicEdge",
+                config=config,
+                certificate_arn=config.public_api_certificate_arn,
+                vpc=vpc,
+                logs_bucket=logs_bucket,
+                service=self.service,
+                security_group=public_alb_security_group,
+            )
         scaling = self.service.auto_scale_task_count(
             min_capacity=2 if prod else 1, max_capacity=10 if prod else 3
         )
