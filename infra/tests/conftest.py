@@ -12,7 +12,7 @@ if str(INFRA_DIR) not in sys.path:
     sys.path.insert(0, str(INFRA_DIR))
 
 import aws_cdk as cdk  # noqa: E402
-from infra_settings import DEV_CONTEXT, PROD_CONTEXT, REPO  # noqa: E402
+from infra_settings import DEV_CONTEXT, PROD_CONTEXT, PUBLIC_CONTEXT, REPO  # noqa: E402
 from logger_app_infra.app_builder import LoggerAppStacks, build_stacks  # noqa: E402
 
 
@@ -31,3 +31,8 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> LoggerAppStacks:
 @pytest.fixture(scope="session")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> LoggerAppStacks:
     return _synth(DEV_CONTEXT, tmp_path_factory.mktemp("cdk-dev"))
+
+
+@pytest.fixture(scope="session")
+def public(tmp_path_factory: pytest.TempPathFactory) -> LoggerAppStacks:
+    return _synth(PUBLIC_CONTEXT, tmp_path_factory.mktemp("cdk-public"))

@@ -14,6 +14,7 @@ ALB_CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/alb-0001"
 VPN_SERVER_CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/vpn-server-0001"
 VPN_CLIENT_CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/vpn-client-0001"
 GITHUB_REPOSITORY = "example-org/logger-app"
+PUBLIC_API_CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/public-api-0001"
 
 # Test placeholders for the digests the deploy workflow resolves: one repeated hex digit per
 # image, so a test can tell them apart. Not the digest of any image.
@@ -46,6 +47,9 @@ DEV_CONTEXT: dict[str, str] = {
     "imageTag": "test-placeholder",
     **DIGESTS,
 }
+
+# Production with the public API edge (publicApiCertificateArn): an opt-in input.
+PUBLIC_CONTEXT: dict[str, str] = {**PROD_CONTEXT, "publicApiCertificateArn": PUBLIC_API_CERTIFICATE}
 
 # Where the repository's shared files (otel-collector.yaml) are read from.
 REPO = Path(os.environ.get("INFRA_TEST_REPO_ROOT", str(REPO_ROOT)))
