@@ -25,6 +25,7 @@ from .config import DeploymentConfig
 from .log_groups import encrypted_log_group
 from .nag import suppress
 from .ports import APP_PORT
+from .removal import NAMED
 
 # TLS 1.3, and TLS 1.2 with ECDHE + AES-GCM only (no CBC, no RSA key exchange), with the
 # ML-KEM hybrid key exchange offered to clients that support it (ELBSecurityPolicy-TLS13-1-2-
@@ -288,6 +289,8 @@ class PublicEdge(Construct):
                 else logs.RetentionDays.THREE_MONTHS
             ),
         )
+        # A fixed name: kept on deletion, but removed if its first create rolls back (removal.py).
+        log_group.apply_removal_policy(NAMED)
         # The log group's GetAtt Arn ends in ':*', which WAF refuses: name the group itself.
         destination = Stack.of(self).format_arn(
             service="logs",

@@ -218,7 +218,7 @@ def test_waf_logs_are_kept_encrypted_without_tokens(public: LoggerAppStacks) -> 
     assert group["Properties"]["LogGroupName"].startswith("aws-waf-logs-")
     assert "KmsKeyId" in group["Properties"]
     assert group["Properties"]["RetentionInDays"] == 365
-    assert group["DeletionPolicy"] == "Retain"
+    assert group["DeletionPolicy"] == "RetainExceptOnCreate"
     # The log group's own ARN (no ':*' suffix, which WAF refuses).
     [destination] = logging["LogDestinationConfigs"]
     assert destination["Fn::Join"][1][-1] == {"Ref": group_id}
