@@ -144,3 +144,15 @@ def test_saml_needs_the_vpn_and_a_saml_provider_arn() -> None:
         _config(vpnSamlProviderArn="arn:aws:iam::111111111111:role/not-saml")
     with pytest.raises(ConfigError, match="not an ACM certificate ARN"):
         _config(grafanaCertificateArn="not-an-arn")
+
+
+def test_sso_and_vpn_saml_are_off_unless_their_inputs_are_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("GRAFANA_CERTIFICATE_ARN", "VPN_SAML_PROVIDER_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    config = _config()
+    assert config.grafana_certificate_arn is None
+    assert not config.staff_sso_enabled
+    assert config.vpn_saml_provider_arn is None
+    assert _config(grafanaCertificateArn=GRAFANA_CERTIFICATE).staff_sso_enabled
