@@ -1,8 +1,11 @@
-"""Access: who may talk to whom. Client VPN (mutual TLS) for staff, and the security groups.
+"""Access: who may talk to whom. Client VPN (mutual TLS, optionally SAML too) for staff, and
+the security groups.
 
 All security groups live here, with every rule between them, so the stacks that use them
 reference this stack only (no cycle between the service and the observability stacks):
 staff -> VPN -> ALB -> API tasks -> Loki <- Grafana <- VPN <- staff; worker tasks -> Loki.
+With grafanaCertificateArn staff reach Grafana only through its HTTPS load balancer:
+VPN -> Grafana ALB (443) -> Grafana.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Any
 
 from aws_cdk import Annotations, CfnOutput, Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -38,7 +42,7 @@ class AccessStack(Stack):
             allow_all_outbound=False,
         )
         self.alb_listener_port = 443 if config.alb_certificate_arn else 80
-        self._security_groups(vpc)
+        self._security_groups(vpc, https_grafana=config.grafana_certificate_arn is not None)
 
         self.endpoint: ec2.ClientVpnEndpoint | None = None
         if not config.vpn_enabled:
@@ -52,6 +56,15 @@ class AccessStack(Stack):
         assert config.vpn_server_certificate_arn is not None
 
         private = vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        # Beside the certificate: with a SAML provider each person also signs in at the
+        # company's identity provider, so removing them there cuts VPN access.
+        user_based = None
+        if config.vpn_saml_provider_arn is not None:
+            user_based = ec2.ClientVpnUserBasedAuthentication.federated(
+                iam.SamlProvider.from_saml_provider_arn(
+                    self, "VpnSamlProvider", config.vpn_saml_provider_arn
+                )
+            )
         self.endpoint = ec2.ClientVpnEndpoint(
             self,
             "ClientVpn",
@@ -60,6 +73,7 @@ class AccessStack(Stack):
             cidr=config.vpn_client_cidr,
             server_certificate_arn=config.vpn_server_certificate_arn,
             client_certificate_arn=config.vpn_client_certificate_arn,
+            user_based_authentication=user_based,
             authorize_all_users_to_vpc_cidr=False,
             split_tunnel=True,
             dns_servers=[config.vpc_dns_server],
@@ -86,7 +100,7 @@ class AccessStack(Stack):
             description="Amazon-provided DNS resolver",
         )
 
-    def _security_groups(self, vpc: ec2.IVpc) -> None:
+    def _security_groups(self, vpc: ec2.IVpc, *, https_grafana: bool) -> None:
         def group(
             construct_id: str, description: str, allow_all_outbound: bool
         ) -> ec2.SecurityGroup:
@@ -114,7 +128,16 @@ class AccessStack(Stack):
                 source.add_egress_rule(target, ec2.Port.tcp(port), why)
 
         allow(vpn, self.alb_security_group, self.alb_listener_port, "Staff to the app ALB")
-        allow(vpn, self.grafana_security_group, GRAFANA_PORT, "Staff to Grafana")
+        self.grafana_load_balancer_security_group: ec2.SecurityGroup | None = None
+        if https_grafana:
+            self.grafana_load_balancer_security_group = group(
+                "GrafanaLoadBalancerSecurityGroup", "Internal Grafana ALB (HTTPS)", False
+            )
+            grafana_alb = self.grafana_load_balancer_security_group
+            allow(vpn, grafana_alb, 443, "Staff to the Grafana ALB")
+            allow(grafana_alb, self.grafana_security_group, GRAFANA_PORT, "ALB to Grafana")
+        else:
+            allow(vpn, self.grafana_security_group, GRAFANA_PORT, "Staff to Grafana")
         allow(self.alb_security_group, self.app_security_group, APP_PORT, "ALB to app tasks")
         allow(self.app_security_group, self.loki_security_group, LOKI_PORT, "API logs to Loki")
         allow(

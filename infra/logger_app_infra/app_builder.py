@@ -86,6 +86,7 @@ def build_stacks(app: cdk.App, repo_root: Path = REPO_ROOT) -> LoggerAppStacks:
         logs_bucket=network.logs_bucket,
         loki_security_group=access.loki_security_group,
         grafana_security_group=access.grafana_security_group,
+        grafana_load_balancer_security_group=access.grafana_load_balancer_security_group,
         images=images,
         env=env,
     )

@@ -34,6 +34,8 @@ ENV_FALLBACK: dict[str, str] = {
     "dataRemovalPolicy": "DATA_REMOVAL_POLICY",
     "companyTimeZone": "COMPANY_TIME_ZONE",
     "apiClients": "API_CLIENTS",
+    "grafanaCertificateArn": "GRAFANA_CERTIFICATE_ARN",
+    "vpnSamlProviderArn": "VPN_SAML_PROVIDER_ARN",
     # Digests of the third-party images (third_party.py), resolved by the deploy workflow.
     **{image.context_key: image.env for image in THIRD_PARTY_IMAGES},
     # Set: a public HTTPS edge for the API (public_edge.py); unset: the API stays internal.
@@ -58,6 +60,7 @@ _OIDC_PROVIDER_ARN = re.compile(
 )
 CREATE_OIDC_PROVIDER = "create"
 _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
+_SAML_PROVIDER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:saml-provider/[A-Za-z0-9_.-]+$")
 
 
 # The API's scopes (src/logger_app/auth.py SCOPES; a test compares them).
@@ -107,6 +110,10 @@ class DeploymentConfig:
     # ACM certificate of the API's public name: set, an internet-facing ALB with AWS WAF
     # forwards /v1/* to the API (public_edge.py); None, nothing public is created.
     public_api_certificate_arn: str | None = None
+    # Certificate of Grafana's internal HTTPS load balancer; with it, staff sign in by SSO.
+    grafana_certificate_arn: str | None = None
+    # IAM SAML provider: Client VPN users also sign in through the company's IdP.
+    vpn_saml_provider_arn: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -115,6 +122,11 @@ class DeploymentConfig:
     @property
     def vpn_enabled(self) -> bool:
         return bool(self.vpn_server_certificate_arn and self.vpn_client_certificate_arn)
+
+    @property
+    def staff_sso_enabled(self) -> bool:
+        """Staff sign in to Grafana through the staff user pool (needs HTTPS callbacks)."""
+        return self.grafana_certificate_arn is not None
 
     @property
     def vpc_dns_server(self) -> str:
@@ -283,7 +295,29 @@ def load_config(node: Node) -> DeploymentConfig:
         public_api_certificate_arn=_acm_arn(
             _lookup(node, "publicApiCertificateArn"), "publicApiCertificateArn"
         ),
+        grafana_certificate_arn=_acm_arn(
+            _lookup(node, "grafanaCertificateArn"), "grafanaCertificateArn"
+        ),
+        vpn_saml_provider_arn=_saml_provider(
+            _lookup(node, "vpnSamlProviderArn"), vpn_enabled=bool(vpn_server)
+        ),
     )
+
+
+def _saml_provider(value: str | None, *, vpn_enabled: bool) -> str | None:
+    if value is None:
+        return None
+    if not _SAML_PROVIDER_ARN.match(value):
+        raise ConfigError(
+            f"vpnSamlProviderArn={value!r} is not an IAM SAML provider ARN "
+            "(arn:aws:iam::<account>:saml-provider/<name>)"
+        )
+    if not vpn_enabled:
+        raise ConfigError(
+            "vpnSamlProviderArn is set without the Client VPN: set vpnServerCertificateArn and "
+            "vpnClientCertificateArn too (federated sign-in is added beside the certificates)"
+        )
+    return value
 
 
 def _api_clients(value: str) -> tuple[ApiClient, ...]:

@@ -36,6 +36,7 @@ class ObservabilityStack(Stack):
         loki_security_group: ec2.ISecurityGroup,
         grafana_security_group: ec2.ISecurityGroup,
         images: ImageCatalog,
+        grafana_load_balancer_security_group: ec2.ISecurityGroup | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -121,6 +122,9 @@ class ObservabilityStack(Stack):
             amp_workspace_arn=self.amp_workspace_arn,
             amp_query_url=self.amp_query_url,
             loki_url=f"http://{self.loki_host}:{LOKI_PORT}",
+            load_balancer_security_group=grafana_load_balancer_security_group,
+            # ALB access logs need the bucket's policy to grant the log delivery (in Network).
+            logs_bucket=logs_bucket,
         )
         CfnOutput(self, "GrafanaUrl", value=self.grafana.url, description="Over the Client VPN")
         CfnOutput(

@@ -13,6 +13,8 @@ REGION = "eu-west-1"
 ALB_CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/alb-0001"
 VPN_SERVER_CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/vpn-server-0001"
 VPN_CLIENT_CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/vpn-client-0001"
+GRAFANA_CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/grafana-0001"
+VPN_SAML_PROVIDER = f"arn:aws:iam::{ACCOUNT}:saml-provider/company-idp"
 GITHUB_REPOSITORY = "example-org/logger-app"
 PUBLIC_API_CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/public-api-0001"
 
@@ -36,6 +38,8 @@ PROD_CONTEXT: dict[str, str] = {
     "githubRepository": GITHUB_REPOSITORY,
     "githubBranch": "main",
     "githubOidcProvider": "create",
+    "grafanaCertificateArn": GRAFANA_CERTIFICATE,
+    "vpnSamlProviderArn": VPN_SAML_PROVIDER,
     **DIGESTS,
 }
 # A minimal development configuration: no certificates, no VPN, no GitHub role. The image tag

@@ -21,12 +21,11 @@ from logger_app_infra.delivery import IMAGES
 
 def test_client_vpn_uses_mutual_tls_split_tunnel_and_logs(prod: LoggerAppStacks) -> None:
     endpoint = only(prod.access, "AWS::EC2::ClientVpnEndpoint")
-    assert endpoint["AuthenticationOptions"] == [
-        {
-            "Type": "certificate-authentication",
-            "MutualAuthentication": {"ClientRootCertificateChainArn": VPN_CLIENT_CERTIFICATE},
-        }
-    ]
+    # The SAML sign-in the production context adds: test_infra_staff_sign_in.py.
+    assert endpoint["AuthenticationOptions"][0] == {
+        "Type": "certificate-authentication",
+        "MutualAuthentication": {"ClientRootCertificateChainArn": VPN_CLIENT_CERTIFICATE},
+    }
     assert endpoint["ServerCertificateArn"] == VPN_SERVER_CERTIFICATE
     assert endpoint["SplitTunnel"] is True
     assert endpoint["DnsServers"] == ["10.40.0.2"]

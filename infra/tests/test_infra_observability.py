@@ -121,10 +121,25 @@ def test_loki_is_reachable_only_from_app_tasks_and_grafana(prod: LoggerAppStacks
     }
 
 
-def test_grafana_is_reachable_only_from_the_vpn(prod: LoggerAppStacks) -> None:
-    access = prod.access
+def test_grafana_is_reachable_only_from_the_vpn(dev: LoggerAppStacks) -> None:
+    access = dev.access
+    assert access.grafana_load_balancer_security_group is None
     assert ingress_sources(access, logical_id(access, access.grafana_security_group)) == {
         (logical_id(access, access.vpn_security_group), 3000)
+    }
+
+
+def test_with_a_certificate_grafana_is_reachable_only_through_its_https_alb(
+    prod: LoggerAppStacks,
+) -> None:
+    access = prod.access
+    alb = access.grafana_load_balancer_security_group
+    assert alb is not None
+    assert ingress_sources(access, logical_id(access, access.grafana_security_group)) == {
+        (logical_id(access, alb), 3000)
+    }
+    assert ingress_sources(access, logical_id(access, alb)) == {
+        (logical_id(access, access.vpn_security_group), 443)
     }
 
 
@@ -178,9 +193,13 @@ def test_grafana_may_read_what_the_xray_data_source_asks_for(prod: LoggerAppStac
     }
 
 
-def test_grafana_url_is_published_for_staff(prod: LoggerAppStacks) -> None:
+def test_grafana_url_is_published_for_staff(prod: LoggerAppStacks, dev: LoggerAppStacks) -> None:
+    # With grafanaCertificateArn: the HTTPS load balancer; without: the task itself.
     template(prod.observability).has_output(
-        "GrafanaUrl", {"Value": "http://grafana.prod.logger-app.internal:3000"}
+        "GrafanaUrl", {"Value": "https://dashboards.prod.logger-app.internal"}
+    )
+    template(dev.observability).has_output(
+        "GrafanaUrl", {"Value": "http://grafana.dev.logger-app.internal:3000"}
     )
 
 
