@@ -28,6 +28,7 @@ _ENV_FALLBACK: dict[str, str] = {
     "githubBranch": "DEPLOY_GITHUB_BRANCH",
     "githubOidcProviderArn": "OIDC_PROVIDER_ARN",  # GitHub reserves GITHUB_*
     "adotImage": "ADOT_IMAGE",
+    "alertEmails": "ALERT_EMAILS",
 }
 
 PRODUCTION_ENVIRONMENTS = frozenset({"prod", "production"})
@@ -37,6 +38,8 @@ UNSET_IMAGE_TAG = "unset"
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
+# An address SNS can send to: local@domain.tld, no spaces or commas.
+_EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 
 
 class ConfigError(ValueError):
@@ -58,6 +61,8 @@ class DeploymentConfig:
     github_branch: str
     github_oidc_provider_arn: str | None
     adot_image: str
+    # Who is emailed the alerts (AMP's alert manager and the CloudWatch alarms, through SNS).
+    alert_emails: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -108,6 +113,17 @@ def _acm_arn(value: str | None, key: str) -> str | None:
     return value
 
 
+def _emails(value: str | None) -> tuple[str, ...]:
+    """Comma-separated addresses, e.g. "oncall@example.org,ops@example.org"."""
+    if value is None:
+        return ()
+    emails = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    for email in emails:
+        if not _EMAIL.match(email):
+            raise ConfigError(f"alertEmails: {email!r} is not an email address")
+    return emails
+
+
 def load_config(node: Node) -> DeploymentConfig:
     environment = _lookup(node, "environment") or "dev"
     if not _ENV_NAME.match(environment):
@@ -140,4 +156,5 @@ def load_config(node: Node) -> DeploymentConfig:
         github_branch=_lookup(node, "githubBranch") or "main",
         github_oidc_provider_arn=_lookup(node, "githubOidcProviderArn"),
         adot_image=_lookup(node, "adotImage") or DEFAULT_ADOT_IMAGE,
+        alert_emails=_emails(_lookup(node, "alertEmails")),
     )

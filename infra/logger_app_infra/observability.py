@@ -1,4 +1,6 @@
-"""Observability backends: AMP, Loki and Grafana on ECS, and a private DNS zone naming both."""
+"""Observability backends: AMP, Loki and Grafana on ECS, and a private DNS zone naming both; the
+alerting (alerts.py): AMP's rules and alert manager, the alerts topic, and alarms on Loki and
+Grafana."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
+from .alerts import AlertTopic, add_amp_alerting, no_running_task_alarm
 from .config import DeploymentConfig
 from .grafana import Grafana
 from .images import ImageCatalog
@@ -33,12 +36,23 @@ class ObservabilityStack(Stack):
         loki_security_group: ec2.ISecurityGroup,
         grafana_security_group: ec2.ISecurityGroup,
         images: ImageCatalog,
+        alert_rules: str,
+        alert_routing: str,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
 
         self.workspace = aps.CfnWorkspace(
             self, "PrometheusWorkspace", alias=f"logger-app-{config.environment}"
+        )
+        # Everyone who must act is told through one topic: AMP's alerts and every alarm.
+        self.alerts = AlertTopic(self, "Alerts", config=config)
+        self.alert_rules = add_amp_alerting(
+            self,
+            workspace=self.workspace,
+            topic=self.alerts,
+            rules=alert_rules,
+            routing=alert_routing,
         )
         # attr_prometheus_endpoint ends with "/".
         self.amp_query_url = self.workspace.attr_prometheus_endpoint
@@ -105,6 +119,16 @@ class ObservabilityStack(Stack):
             amp_query_url=self.amp_query_url,
             loki_url=f"http://{self.loki_host}:{LOKI_PORT}",
         )
+        for name, service in (("Loki", self.loki.service), ("Grafana", self.grafana.service)):
+            no_running_task_alarm(
+                self,
+                f"{name}NotRunning",
+                config=config,
+                topic=self.alerts.topic,
+                cluster_name=cluster.cluster_name,
+                service_name=service.service_name,
+                what=name,
+            )
         CfnOutput(self, "GrafanaUrl", value=self.grafana.url, description="Over the Client VPN")
         CfnOutput(
             self,
@@ -113,3 +137,9 @@ class ObservabilityStack(Stack):
             description="Secrets Manager secret holding the Grafana admin password",
         )
         CfnOutput(self, "PrometheusQueryUrl", value=self.amp_query_url)
+        CfnOutput(
+            self,
+            "AlertsTopicArn",
+            value=self.alerts.topic.topic_arn,
+            description="Alerts and alarms are published here: subscribe people (alertEmails)",
+        )

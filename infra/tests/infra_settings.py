@@ -26,6 +26,7 @@ PROD_CONTEXT: dict[str, str] = {
     "vpnClientCertificateArn": VPN_CLIENT_CERTIFICATE,
     "githubRepository": GITHUB_REPOSITORY,
     "githubBranch": "main",
+    "alertEmails": "oncall@example.org, ops@example.org",
 }
 # A minimal development configuration: no certificates, no VPN, no GitHub role.
 DEV_CONTEXT: dict[str, str] = {"environment": "dev", "account": ACCOUNT, "region": REGION}
