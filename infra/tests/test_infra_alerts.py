@@ -4,6 +4,9 @@ alertEmails input, and CloudWatch alarms to the same topic for what Prometheus c
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -71,6 +74,23 @@ def test_the_definition_is_built_from_the_routing_file_alone() -> None:
     assert text.startswith("alertmanager_config: |\n")
     config = yaml.safe_load(yaml.safe_load(text)["alertmanager_config"])
     assert config["route"] == yaml.safe_load(routing)["route"]
+
+
+def test_alertmanager_accepts_the_definitions_config(tmp_path: Path) -> None:
+    """amtool (Debian's prometheus-alertmanager, installed by make test) parses the config AMP
+    receives, SNS receivers and templates included."""
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        pytest.fail("amtool is missing: scripts/install-deploy-tools.sh installs it", pytrace=False)
+    routing = (REPO / ROUTING_FILE).read_text(encoding="utf-8")
+    text = alert_manager_definition(routing, "arn:aws:sns:eu-west-1:111111111111:alerts", REGION)
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(yaml.safe_load(text)["alertmanager_config"], encoding="utf-8")
+    result = subprocess.run(
+        [amtool, "check-config", str(config)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 receivers" in result.stdout
 
 
 def test_the_topic_is_encrypted_with_its_own_rotating_key_and_refuses_plain_http(
