@@ -22,6 +22,8 @@ export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 # from it (uv sync --inexact), so switching targets does not reinstall; `make clean` starts over.
 EXTRAS_run := emulator
 EXTRAS_dev := dev
+# The alert e2e test also reads the staff alert panel's query (dashboards/alerts.py).
+EXTRAS_e2e := dev dashboards
 EXTRAS_test := dev infra dashboards
 EXTRAS_infra := infra
 EXTRAS_dashboards := dashboards
@@ -41,7 +43,7 @@ $(VENV)/.synced-%: uv.lock pyproject.toml $(BIN)/.uv-$(UV_VERSION)
 	$(UV) sync --quiet --locked --inexact $(addprefix --extra ,$(EXTRAS_$*))
 	touch $@
 
-# `make install` installs every extra; `make install-SET` one set (run, dev, test, infra,
+# `make install` installs every extra; `make install-SET` one set (run, dev, e2e, test, infra,
 # dashboards, bench): the deploy workflow's CDK app gets install-infra.
 install: $(VENV)/.synced-all
 install-%: $(VENV)/.synced-% ;
@@ -72,7 +74,8 @@ types: $(VENV)/.synced-test
 unit: $(VENV)/.synced-dev
 	$(BIN)/pytest tests/unit tests/integration
 
-# The test collector (built once per machine with ocb, cached outside the repo) and Prometheus.
+# The test collector (built once per machine with ocb, cached outside the repo), Prometheus and
+# Alertmanager.
 collector:
 	scripts/ensure-e2e-tools.sh >/dev/null
 
@@ -86,15 +89,16 @@ LOGQL := tests/dashboards/logql
 $(LOGQL)/node_modules/.package-lock.json: $(LOGQL)/package-lock.json
 	npm ci --prefix $(LOGQL) --no-audit --no-fund --loglevel=error
 
-# What tests/deploy runs: actionlint (go install, pinned), ShellCheck and promtool (apt-get).
+# What tests/deploy runs: actionlint (go install, pinned), ShellCheck, promtool and amtool
+# (apt-get).
 tools: collector fluent-bit $(LOGQL)/node_modules/.package-lock.json
 	scripts/install-deploy-tools.sh
 
 test: lock-check lint types tools $(VENV)/.synced-test
 	$(BIN)/pytest
 
-e2e: $(VENV)/.synced-dev collector
-	$(BIN)/pytest tests/e2e tests/collector
+e2e: $(VENV)/.synced-e2e collector
+	$(BIN)/pytest tests/e2e tests/collector tests/alerts/test_e2e_alerts.py
 
 synth: $(VENV)/.synced-infra
 	rm -rf infra/cdk.out

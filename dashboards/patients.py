@@ -4,6 +4,7 @@ from grafana_foundation_sdk.builders import dashboard as dashboard_builders
 from grafana_foundation_sdk.models.dashboard import Dashboard, DashboardLinkType
 
 from dashboards import promql
+from dashboards.alerts import active_alerts_panel
 from dashboards.layout import Item, add_all
 from dashboards.panels import (
     LOKI_SCOPE,
@@ -272,6 +273,7 @@ def _failures() -> list[Item]:
     failed_requests = _logs_link("What went wrong (for engineering)", FAILURE_EVENTS)
     return [
         dashboard_builders.Row("Things that failed (red means: call engineering)"),
+        active_alerts_panel(),
         stat_panel(
             "Sign-ups that could not be saved",
             "Patients who tried to sign up but could not be registered because of a fault"

@@ -2,7 +2,8 @@
 # Installs the command-line tools that tests/deploy runs, each only when missing:
 #   actionlint  (Go module, pinned below) - lints .github/workflows
 #   ShellCheck  (Debian/Ubuntu package shellcheck) - actionlint runs it on run: scripts
-#   promtool    (Debian/Ubuntu package prometheus) - checks compose/prometheus.yml
+#   promtool    (Debian/Ubuntu package prometheus) - checks compose/prometheus.yml and the rules
+#   amtool      (Debian/Ubuntu package prometheus-alertmanager) - checks alerts/alertmanager.yml
 # Needs Go on PATH, and root or sudo for apt-get. actionlint lands in $(go env GOPATH)/bin,
 # where the tests look for it when it is not on PATH.
 set -euo pipefail
@@ -24,6 +25,7 @@ fi
 
 packages=()
 command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
+command -v amtool >/dev/null 2>&1 || packages+=(prometheus-alertmanager)
 command -v shellcheck >/dev/null 2>&1 || packages+=(shellcheck)
 if ((${#packages[@]})); then
   sudo=()

@@ -9,6 +9,7 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from .access import AccessStack
+from .alerts import ROUTING_FILE, RULES_FILE
 from .app_permissions import AppResources
 from .config import DeploymentConfig, load_config
 from .data import DataStack
@@ -65,6 +66,8 @@ def build_stacks(app: cdk.App, repo_root: Path = REPO_ROOT) -> LoggerAppStacks:
     apply_feature_flags(app)
     config = load_config(app.node)
     collector_config = read_repo_file(COLLECTOR_CONFIG_FILE, repo_root)
+    alert_rules = read_repo_file(RULES_FILE, repo_root)
+    alert_routing = read_repo_file(ROUTING_FILE, repo_root)
     env = cdk.Environment(account=config.account, region=config.region)
     prefix = config.prefix
 
@@ -88,6 +91,8 @@ def build_stacks(app: cdk.App, repo_root: Path = REPO_ROOT) -> LoggerAppStacks:
         grafana_security_group=access.grafana_security_group,
         grafana_load_balancer_security_group=access.grafana_load_balancer_security_group,
         images=images,
+        alert_rules=alert_rules,
+        alert_routing=alert_routing,
         env=env,
     )
     service = ServiceStack(
@@ -118,6 +123,8 @@ def build_stacks(app: cdk.App, repo_root: Path = REPO_ROOT) -> LoggerAppStacks:
         ),
         private_zone_id=observability.namespace.namespace_hosted_zone_id,
         queue=data.queue,
+        dead_letter_queue=data.dead_letter_queue,
+        alert_topic=observability.alerts.topic,
         images=images,
         collector_config=collector_config,
         public_alb_security_group=(

@@ -40,6 +40,7 @@ ENV_FALLBACK: dict[str, str] = {
     **{image.context_key: image.env for image in THIRD_PARTY_IMAGES},
     # Set: a public HTTPS edge for the API (public_edge.py); unset: the API stays internal.
     "publicApiCertificateArn": "PUBLIC_API_CERTIFICATE_ARN",
+    "alertEmails": "ALERT_EMAILS",
 }
 
 PRODUCTION_ENVIRONMENTS = frozenset({"prod", "production"})
@@ -68,6 +69,9 @@ API_SCOPES = ("signups:write", "records:write", "records:read")
 # One Cognito app client per caller of the API: name:scope+scope;name:scope.
 DEFAULT_API_CLIENTS = "patient-signup:signups:write;care-records:records:write+records:read"
 _CLIENT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+
+# An address SNS can send to: local@domain.tld, no spaces or commas.
+_EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 
 
 class ConfigError(ValueError):
@@ -114,6 +118,8 @@ class DeploymentConfig:
     grafana_certificate_arn: str | None = None
     # IAM SAML provider: Client VPN users also sign in through the company's IdP.
     vpn_saml_provider_arn: str | None = None
+    # Who is emailed the alerts (AMP's alert manager and the CloudWatch alarms, through SNS).
+    alert_emails: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -256,6 +262,17 @@ def _destroy_data(value: str | None, environment: str) -> bool:
     return True
 
 
+def _emails(value: str | None) -> tuple[str, ...]:
+    """Comma-separated addresses, e.g. "oncall@example.org,ops@example.org"."""
+    if value is None:
+        return ()
+    emails = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    for email in emails:
+        if not _EMAIL.match(email):
+            raise ConfigError(f"alertEmails: {email!r} is not an email address")
+    return emails
+
+
 def load_config(node: Node) -> DeploymentConfig:
     environment = _lookup(node, "environment") or "dev"
     if not _ENV_NAME.match(environment):
@@ -301,6 +318,7 @@ def load_config(node: Node) -> DeploymentConfig:
         vpn_saml_provider_arn=_saml_provider(
             _lookup(node, "vpnSamlProviderArn"), vpn_enabled=bool(vpn_server)
         ),
+        alert_emails=_emails(_lookup(node, "alertEmails")),
     )
 
 

@@ -1,4 +1,6 @@
-"""Observability backends: AMP, Loki and Grafana on ECS, and a private DNS zone naming both."""
+"""Observability backends: AMP, Loki and Grafana on ECS, and a private DNS zone naming both; the
+alerting (alerts.py): AMP's rules and alert manager, the alerts topic, and alarms on Loki and
+Grafana."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
 from . import removal
+from .alerts import AlertTopic, add_amp_alerting, no_running_task_alarm
 from .config import DeploymentConfig
 from .grafana import Grafana
 from .images import ImageCatalog
@@ -37,12 +40,23 @@ class ObservabilityStack(Stack):
         grafana_security_group: ec2.ISecurityGroup,
         images: ImageCatalog,
         grafana_load_balancer_security_group: ec2.ISecurityGroup | None = None,
+        alert_rules: str,
+        alert_routing: str,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
 
         self.workspace = aps.CfnWorkspace(
             self, "PrometheusWorkspace", alias=f"logger-app-{config.environment}"
+        )
+        # Everyone who must act is told through one topic: AMP's alerts and every alarm.
+        self.alerts = AlertTopic(self, "Alerts", config=config)
+        self.alert_rules = add_amp_alerting(
+            self,
+            workspace=self.workspace,
+            topic=self.alerts,
+            rules=alert_rules,
+            routing=alert_routing,
         )
         # attr_prometheus_endpoint ends with "/".
         self.amp_query_url = self.workspace.attr_prometheus_endpoint
@@ -126,6 +140,16 @@ class ObservabilityStack(Stack):
             # ALB access logs need the bucket's policy to grant the log delivery (in Network).
             logs_bucket=logs_bucket,
         )
+        for name, service in (("Loki", self.loki.service), ("Grafana", self.grafana.service)):
+            no_running_task_alarm(
+                self,
+                f"{name}NotRunning",
+                config=config,
+                topic=self.alerts.topic,
+                cluster_name=cluster.cluster_name,
+                service_name=service.service_name,
+                what=name,
+            )
         CfnOutput(self, "GrafanaUrl", value=self.grafana.url, description="Over the Client VPN")
         CfnOutput(
             self,
@@ -134,6 +158,12 @@ class ObservabilityStack(Stack):
             description="Secrets Manager secret holding the Grafana admin password",
         )
         CfnOutput(self, "PrometheusQueryUrl", value=self.amp_query_url)
+        CfnOutput(
+            self,
+            "AlertsTopicArn",
+            value=self.alerts.topic.topic_arn,
+            description="Alerts and alarms are published here: subscribe people (alertEmails)",
+        )
 
 
 EFS_CLIENT_ACTIONS = [

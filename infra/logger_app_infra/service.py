@@ -6,15 +6,18 @@ from typing import Any
 
 from aws_cdk import Annotations, CfnOutput, Duration, Stack
 from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as route53_targets
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from .alerts import alarm
 from .api_auth import ApiAuth
 from .app_permissions import AppResources, Process
 from .app_task import APP_CONTAINER, AppTaskDefinition
@@ -40,6 +43,8 @@ class ServiceStack(Stack):
         resources: AppResources,
         private_zone_id: str,
         queue: sqs.IQueue,
+        dead_letter_queue: sqs.IQueue,
+        alert_topic: sns.ITopic,
         images: ImageCatalog,
         collector_config: str,
         public_alb_security_group: ec2.ISecurityGroup | None = None,
@@ -182,12 +187,59 @@ class ServiceStack(Stack):
                 service=self.service,
                 security_group=public_alb_security_group,
             )
+        self._alarms(config, alert_topic, dead_letter_queue)
         scaling = self.service.auto_scale_task_count(
             min_capacity=2 if prod else 1, max_capacity=10 if prod else 3
         )
         scaling.scale_on_cpu_utilization("Cpu", target_utilization_percent=60)
         scaling.scale_on_request_count(
             "Requests", requests_per_target=1000, target_group=self.target_group
+        )
+
+    def _alarms(
+        self, config: DeploymentConfig, topic: sns.ITopic, dead_letter_queue: sqs.IQueue
+    ) -> None:
+        """What the app's metrics cannot show: requests the load balancer answered itself,
+        tasks failing its health check, and events in the dead-letter queue whatever the
+        worker's state. Each id is a heading of docs/runbook.md."""
+        above = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+        alarm(
+            self,
+            "LoadBalancer5xx",
+            config=config,
+            topic=topic,
+            metric=self.load_balancer.metrics.http_code_elb(
+                elbv2.HttpCodeElb.ELB_5XX_COUNT, period=Duration.minutes(5), statistic="Sum"
+            ),
+            description="The load balancer answered 5 or more requests with its own 5xx in 5 "
+            "minutes (no healthy task, or tasks resetting connections).",
+            threshold=5,
+            comparison=above,
+        )
+        alarm(
+            self,
+            "UnhealthyTargets",
+            config=config,
+            topic=topic,
+            metric=self.target_group.metrics.unhealthy_host_count(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            description="An API task has failed the load balancer's health check for 5 minutes.",
+            threshold=1,
+            comparison=above,
+            evaluation_periods=5,
+        )
+        alarm(
+            self,
+            "DeadLetterQueueDepth",
+            config=config,
+            topic=topic,
+            metric=dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic="Maximum"
+            ),
+            description="Events are waiting in the dead-letter queue: the worker gave up on them.",
+            threshold=1,
+            comparison=above,
         )
 
     def _access_logs(self, config: DeploymentConfig, logs_bucket: s3.IBucket) -> None:

@@ -41,6 +41,7 @@ PROD_CONTEXT: dict[str, str] = {
     "grafanaCertificateArn": GRAFANA_CERTIFICATE,
     "vpnSamlProviderArn": VPN_SAML_PROVIDER,
     **DIGESTS,
+    "alertEmails": "oncall@example.org, ops@example.org",
 }
 # A minimal development configuration: no certificates, no VPN, no GitHub role. The image tag
 # is required; tests pass an explicit placeholder.

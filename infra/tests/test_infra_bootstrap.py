@@ -24,6 +24,8 @@ PREFIX = {
     "Cognito": "cognito-idp",
     "DynamoDB": "dynamodb",
     "SQS": "sqs",
+    "SNS": "sns",
+    "WAFv2": "wafv2",
     "KMS": "kms",
     "S3": "s3",
     "Logs": "logs",
@@ -47,7 +49,7 @@ def _actions(statement: dict) -> list[str]:  # type: ignore[type-arg]
     return action if isinstance(action, list) else [action]
 
 
-@pytest.mark.parametrize("config", ["prod", "dev"])
+@pytest.mark.parametrize("config", ["prod", "dev", "public"])
 def test_every_resource_type_is_covered(config: str, request: pytest.FixtureRequest) -> None:
     stacks: LoggerAppStacks = request.getfixturevalue(config)
     allowed = {a.split(":")[0] for s in _statements().values() for a in _actions(s)}

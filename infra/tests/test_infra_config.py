@@ -55,6 +55,7 @@ def test_environment_variables_fill_in_missing_context(monkeypatch: pytest.Monke
         ("availabilityZones", "eu-west-1a,eu-west-1a"),
         ("availabilityZones", "eu-west-1a,not a zone"),
         ("companyTimeZone", "Mars/Olympus_Mons"),
+        ("alertEmails", "oncall@example.org, not-an-address"),
     ],
 )
 def test_malformed_inputs_are_rejected(key: str, value: str) -> None:
@@ -90,6 +91,28 @@ def test_vpn_needs_both_certificates() -> None:
 
 def test_synth_fails_clearly_without_the_collector_config(tmp_path: Path) -> None:
     with pytest.raises(MissingRepoFileError, match=r"otel-collector\.yaml"):
+        build_stacks(
+            cdk.App(
+                context={"imageTag": "test-placeholder", **DIGESTS}, outdir=str(tmp_path / "out")
+            ),
+            tmp_path,
+        )
+
+
+def test_alert_emails_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ALERT_EMAILS", raising=False)
+    assert _config().alert_emails == ()
+    assert _config(alertEmails=" a@example.org,b@example.org, a@example.org ").alert_emails == (
+        "a@example.org",
+        "b@example.org",
+    )
+    monkeypatch.setenv("ALERT_EMAILS", "oncall@example.org")
+    assert _config().alert_emails == ("oncall@example.org",)
+
+
+def test_synth_fails_clearly_without_the_alert_rules(tmp_path: Path) -> None:
+    (tmp_path / "otel-collector.yaml").write_text("receivers: {}\n")
+    with pytest.raises(MissingRepoFileError, match=r"alerts/logger-app\.rules\.yaml"):
         build_stacks(
             cdk.App(
                 context={"imageTag": "test-placeholder", **DIGESTS}, outdir=str(tmp_path / "out")

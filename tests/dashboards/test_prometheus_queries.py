@@ -31,6 +31,9 @@ PROMQL = [
 # A week ago the e2e stack did not exist: these return nothing here (promtool checks their
 # arithmetic on a week of synthetic series: test_promql_arithmetic.py).
 WEEK_AGO = "offset 1w"
+# Active alerts: nothing while nothing is wrong (tests/alerts/test_e2e_alerts.py sees this
+# panel's query return a real alert during a real fault).
+ALERTS_PANEL = "Problems engineering has already been told about"
 STAFF = "patients-live.json"
 
 
@@ -79,7 +82,7 @@ def test_variables_offer_the_api_and_the_worker(
 
 @pytest.mark.parametrize(
     ("board", "query"),
-    [(b, q) for b, q in PROMQL if WEEK_AGO not in q.expr],
+    [(b, q) for b, q in PROMQL if WEEK_AGO not in q.expr and q.panel != ALERTS_PANEL],
     ids=lambda v: v.panel if isinstance(v, Query) else v,
 )
 def test_query_returns_a_series(

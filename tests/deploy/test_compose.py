@@ -1,12 +1,14 @@
 """The local stack: docker-compose.yml and the configs in compose/, checked without Docker.
 
 Real tools where they run here: check-jsonschema (Compose Specification schema), promtool
-(Prometheus config), the collector built by scripts/build-collector.sh (`validate`). The rest
+(Prometheus config and the alert rules it loads), amtool (Alertmanager's routing), the collector
+built by scripts/build-collector.sh (`validate`). The rest
 is structural: mounts exist, every address a config points at is a service listening there,
 start order, and the Fluent Bit wiring.
 """
 
 import json
+import posixpath
 import re
 import subprocess
 import sys
@@ -20,7 +22,12 @@ from .helpers import REPO, require_tool
 
 COMPOSE_FILE = REPO / "docker-compose.yml"
 # Ports the images listen on by default, when no mounted config of ours sets them.
-IMAGE_DEFAULT_PORTS = {"moto": {"5000"}, "prometheus": {"9090"}, "grafana": {"3000"}}
+IMAGE_DEFAULT_PORTS = {
+    "moto": {"5000"},
+    "prometheus": {"9090"},
+    "grafana": {"3000"},
+    "alertmanager": {"9093"},
+}
 LOOPBACK = {"localhost", "127.0.0.1", "0.0.0.0", "::"}
 
 
@@ -160,16 +167,21 @@ def _referenced_endpoints() -> list[tuple[str, str, str]]:
     datasources = _load("grafana/provisioning/local/datasources/datasources.yaml")["datasources"]
     for datasource in datasources:
         add(f"grafana datasource {datasource['name']}", datasource["url"])
-    for job in _load("compose/prometheus.yml")["scrape_configs"]:
+    prometheus = _load("compose/prometheus.yml")
+    for job in prometheus["scrape_configs"]:
         for static in job.get("static_configs", []):
             for target in static["targets"]:
                 add(f"prometheus job {job['job_name']}", target)
+    for alertmanager in prometheus["alerting"]["alertmanagers"]:
+        for static in alertmanager["static_configs"]:
+            for target in static["targets"]:
+                add("prometheus alerting", target)
     return found
 
 
 def test_configs_point_at_the_stack_services():
     hosts = {host for _, host, _ in _referenced_endpoints()}
-    assert {"moto", "otel-collector", "loki", "tempo", "prometheus"} <= hosts
+    assert {"moto", "otel-collector", "loki", "tempo", "prometheus", "alertmanager"} <= hosts
 
 
 @pytest.mark.parametrize(
@@ -259,6 +271,63 @@ def test_prometheus_accepts_remote_write():
     assert "--web.enable-remote-write-receiver" in _services()["prometheus"]["command"]
 
 
+def test_prometheus_loads_the_repository_rules_file_in_the_container_and_here():
+    """compose/prometheus.yml names the rules file relative to itself: in the container that is
+    the file mounted there, here the repository's, which promtool checks."""
+    config_path = "/etc/prometheus/prometheus.yml"
+    assert _mounted_file("prometheus", config_path) == REPO / "compose" / "prometheus.yml"
+    [rules] = _load("compose/prometheus.yml")["rule_files"]
+    in_container = posixpath.normpath(posixpath.join(posixpath.dirname(config_path), rules))
+    assert _mounted_file("prometheus", in_container) == REPO / "alerts" / "logger-app.rules.yaml"
+    assert (REPO / "compose" / rules).resolve() == REPO / "alerts" / "logger-app.rules.yaml"
+    promtool = require_tool("promtool", "apt-get install prometheus (Debian), see Makefile")
+    result = subprocess.run(
+        [promtool, "check", "config", str(REPO / "compose" / "prometheus.yml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"logger-app\.rules\.yaml\n\s+SUCCESS: \d+ rules found", result.stdout)
+
+
+def _amtool() -> str:
+    return require_tool("amtool", "apt-get install prometheus-alertmanager (Debian), see Makefile")
+
+
+def test_alertmanager_config_passes_amtool():
+    config = _mounted_file("alertmanager", "/etc/alertmanager/alertmanager.yml")
+    assert config == REPO / "alerts" / "alertmanager.yml"
+    assert (
+        "--config.file=/etc/alertmanager/alertmanager.yml" in _services()["alertmanager"]["command"]
+    )
+    result = subprocess.run(
+        [_amtool(), "check-config", str(config)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("severity", "receiver"), [("page", "page"), ("ticket", "ticket")])
+def test_alertmanager_routes_by_severity(severity, receiver):
+    result = subprocess.run(
+        [
+            _amtool(),
+            "config",
+            "routes",
+            "test",
+            f"--config.file={REPO / 'alerts' / 'alertmanager.yml'}",
+            "alertname=SignupsFailing",
+            f"severity={severity}",
+            "deployment_environment=local",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == receiver
+
+
 @pytest.mark.timeout(1800)
 def test_collector_config_passes_otelcol_validate():
     # The collector with ADOT's components, built (first time: minutes) or reused from cache.
@@ -298,8 +367,12 @@ def _datasources() -> list[dict]:
     return _load("grafana/provisioning/local/datasources/datasources.yaml")["datasources"]
 
 
-def test_grafana_provisions_prometheus_loki_and_the_trace_backend():
-    assert {d["type"] for d in _datasources()} == {"prometheus", "loki", "tempo"}
+def test_grafana_provisions_prometheus_loki_the_trace_backend_and_alertmanager():
+    assert {d["type"] for d in _datasources()} == {"prometheus", "loki", "tempo", "alertmanager"}
+    [prometheus] = [d for d in _datasources() if d["type"] == "prometheus"]
+    [alertmanager] = [d for d in _datasources() if d["type"] == "alertmanager"]
+    assert prometheus["jsonData"]["alertmanagerUid"] == alertmanager["uid"]
+    assert alertmanager["jsonData"]["implementation"] == "prometheus"
 
 
 def test_grafana_datasource_links_point_at_provisioned_uids():

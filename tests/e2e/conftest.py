@@ -1,5 +1,6 @@
 """The end-to-end stack, started once per session on loopback with ports chosen at run time:
-moto's server, a stand-in ECS task metadata endpoint, Prometheus (remote-write receiver), the
+moto's server, a stand-in ECS task metadata endpoint, Prometheus (remote-write receiver,
+evaluating the alert rules) with its Alertmanager and a webhook receiving the notifications, the
 collector built with ocb running a config derived from otel-collector.yaml, and the app under
 opentelemetry-instrument, both with the environment ECS gives them."""
 
@@ -12,10 +13,12 @@ import httpx
 import pytest
 
 from tests.collector.otelcol import build_collector
+from tests.e2e.alertmanager import Alertmanager, WebhookReceiver
 from tests.e2e.app import App, bootstrap
 from tests.e2e.collector import LocalCollector
 from tests.e2e.ecs_metadata import FakeEcsMetadata
 from tests.e2e.prometheus import Prometheus
+from tests.e2e.rules import write_rules
 from tests.e2e.traces import Span, read_spans
 from tests.e2e.traffic import Driver, Ledger, Traffic, standard_traffic
 from tests.support import auth_headers, moto_server
@@ -51,8 +54,28 @@ def ecs_metadata() -> Iterator[FakeEcsMetadata]:
 
 
 @pytest.fixture(scope="session")
-def prometheus(workdir: Path) -> Iterator[Prometheus]:
-    server = Prometheus(workdir)
+def alert_webhook() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    receiver.start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def alertmanager(workdir: Path, alert_webhook: WebhookReceiver) -> Iterator[Alertmanager]:
+    server = Alertmanager(workdir, alert_webhook.url)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def prometheus(workdir: Path, alertmanager: Alertmanager) -> Iterator[Prometheus]:
+    server = Prometheus(workdir, write_rules(workdir), alertmanager.address)
     try:
         server.start()
         yield server

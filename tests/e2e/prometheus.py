@@ -1,4 +1,8 @@
-"""A Prometheus with the remote-write receiver (AMP's stand-in), and PromQL against it."""
+"""A Prometheus with the remote-write receiver (AMP's stand-in), and PromQL against it.
+
+Like AMP it evaluates the alert rules and sends alerts to an Alertmanager, when given both: the
+rules file (tests/e2e/rules.py: the repository's on the harness's faster clock) and the
+Alertmanager's address."""
 
 import shutil
 import time
@@ -7,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 from tests.e2e.processes import ManagedProcess, http_ok
 from tests.support import free_port
@@ -28,13 +33,28 @@ class Sample:
     value: float
 
 
+# Rules are evaluated every second: a minute of production on the harness's clock is 6 s.
+EVALUATION_INTERVAL = "1s"
+
+
 class Prometheus:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(
+        self, workdir: Path, rules: Path | None = None, alertmanager: str | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = workdir / "prometheus.yml"
         # No scrape jobs: everything arrives through remote write, as into AMP.
-        config.write_text("global:\n  scrape_interval: 1m\n")
+        settings: dict[str, Any] = {
+            "global": {"scrape_interval": "1m", "evaluation_interval": EVALUATION_INTERVAL}
+        }
+        if rules is not None:
+            settings["rule_files"] = [str(rules)]
+        if alertmanager is not None:
+            settings["alerting"] = {
+                "alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]
+            }
+        config.write_text(yaml.safe_dump(settings))
         self.process = ManagedProcess(
             "prometheus",
             [
@@ -87,3 +107,12 @@ class Prometheus:
 
     def metric_names(self) -> set[str]:
         return set(self._get("/api/v1/label/__name__/values", {}))
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Active alerts (pending and firing), each with labels, annotations, state, activeAt."""
+        alerts: list[dict[str, Any]] = self._get("/api/v1/alerts", {})["alerts"]
+        return alerts
+
+    def alerting_rules(self) -> set[str]:
+        groups = self._get("/api/v1/rules", {"type": "alert"})["groups"]
+        return {rule["name"] for group in groups for rule in group["rules"]}
