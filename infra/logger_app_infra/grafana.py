@@ -24,6 +24,7 @@ from constructs import Construct
 from .config import DeploymentConfig
 from .efs_volume import mount_access_point, single_writer_service
 from .images import ImageCatalog
+from .load_balancers import hardened_load_balancer
 from .log_groups import encrypted_log_group
 from .nag import suppress, suppress_task_definition_findings
 from .ports import GRAFANA_PORT
@@ -256,34 +257,16 @@ class Grafana(Construct):
         certificate_arn: str,
     ) -> None:
         """Internal ALB in the private subnets, HTTPS only, named dashboards.<namespace>."""
-        self.load_balancer = elbv2.ApplicationLoadBalancer(
+        self.load_balancer = hardened_load_balancer(
             self,
-            "LoadBalancer",
+            config=config,
             vpc=vpc,
+            subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             internet_facing=False,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             security_group=security_group,
-            drop_invalid_header_fields=True,
-            deletion_protection=config.is_production,
+            logs_bucket=logs_bucket,
+            log_prefix="grafana-alb",
         )
-        if not config.is_production:
-            suppress(
-                self.load_balancer,
-                "HIPAA.Security-ELBDeletionProtectionEnabled",
-                "Non-production environments are torn down with `cdk destroy`; production "
-                "enables deletion protection.",
-            )
-        if config.region is not None:
-            self.load_balancer.log_access_logs(
-                logs_bucket, prefix=f"grafana-alb/{config.environment}"
-            )
-        else:
-            reason = (
-                "Region-agnostic synth only (no region known): access logging needs the "
-                "region's log delivery principal. Every deployable synth sets a region."
-            )
-            suppress(self.load_balancer, "AwsSolutions-ELB2", reason)
-            suppress(self.load_balancer, "HIPAA.Security-ELBLoggingEnabled", reason)
         listener = self.load_balancer.add_listener(
             "Https",
             port=443,

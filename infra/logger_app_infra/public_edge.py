@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Annotations, ArnFormat, CfnOutput, Duration, Stack
+from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -22,6 +22,7 @@ from constructs import Construct
 
 from .app_task import APP_CONTAINER
 from .config import DeploymentConfig
+from .load_balancers import hardened_load_balancer
 from .log_groups import encrypted_log_group
 from .nag import suppress
 from .ports import APP_PORT
@@ -106,27 +107,17 @@ class PublicEdge(Construct):
         security_group: ec2.ISecurityGroup,
     ) -> None:
         super().__init__(scope, construct_id)
-        prod = config.is_production
-
         self.security_group = security_group
-        self.load_balancer = elbv2.ApplicationLoadBalancer(
+        self.load_balancer = hardened_load_balancer(
             self,
-            "LoadBalancer",
+            config=config,
             vpc=vpc,
+            subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
             internet_facing=True,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
             security_group=self.security_group,
-            drop_invalid_header_fields=True,
-            deletion_protection=prod,
+            logs_bucket=logs_bucket,
+            log_prefix="public-alb",
         )
-        self._access_logs(config, logs_bucket)
-        if not prod:
-            suppress(
-                self.load_balancer,
-                "HIPAA.Security-ELBDeletionProtectionEnabled",
-                "Non-production environments are torn down with `cdk destroy`; production "
-                "enables deletion protection on the public load balancer too.",
-            )
 
         self.https_listener = self.load_balancer.add_listener(
             "Https",
@@ -190,24 +181,6 @@ class PublicEdge(Construct):
             value=self.load_balancer.load_balancer_dns_name,
             description="Point the API's public name (the certificate's) at this (CNAME/alias)",
         )
-
-    def _access_logs(self, config: DeploymentConfig, logs_bucket: s3.IBucket) -> None:
-        if config.region is not None:
-            self.load_balancer.log_access_logs(
-                logs_bucket, prefix=f"public-alb/{config.environment}"
-            )
-            return
-        Annotations.of(self).add_warning_v2(
-            "logger-app:no-region-public-alb",
-            "No region configured: the public ALB's access logs are off in this synth. "
-            "Deploy with the CDK CLI or set CDK_DEFAULT_REGION.",
-        )
-        reason = (
-            "Region-agnostic synth only (no region known): access logging needs the region's "
-            "log delivery principal. Every deployable synth sets a region and enables it."
-        )
-        suppress(self.load_balancer, "AwsSolutions-ELB2", reason)
-        suppress(self.load_balancer, "HIPAA.Security-ELBLoggingEnabled", reason)
 
     def _web_acl(self, config: DeploymentConfig) -> wafv2.CfnWebACL:
         prefix = f"logger-app-{config.environment}"

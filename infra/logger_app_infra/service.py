@@ -23,6 +23,7 @@ from .app_permissions import AppResources, Process
 from .app_task import APP_CONTAINER, AppTaskDefinition
 from .config import DeploymentConfig
 from .images import ImageCatalog
+from .load_balancers import hardened_load_balancer
 from .nag import suppress
 from .ports import APP_PORT
 from .public_edge import PublicEdge
@@ -89,24 +90,16 @@ class ServiceStack(Stack):
         )
 
         # Internal: staff and internal clients reach it over the Client VPN only.
-        self.load_balancer = elbv2.ApplicationLoadBalancer(
+        self.load_balancer = hardened_load_balancer(
             self,
-            "LoadBalancer",
+            config=config,
             vpc=vpc,
+            subnets=private,
             internet_facing=False,
-            vpc_subnets=private,
             security_group=alb_security_group,
-            drop_invalid_header_fields=True,
-            deletion_protection=prod,
+            logs_bucket=logs_bucket,
+            log_prefix="alb",
         )
-        self._access_logs(config, logs_bucket)
-        if not prod:
-            suppress(
-                self.load_balancer,
-                "HIPAA.Security-ELBDeletionProtectionEnabled",
-                "Non-production environments are torn down with `cdk destroy`; production "
-                "enables deletion protection.",
-            )
 
         if config.alb_certificate_arn:
             port = 443
@@ -241,24 +234,6 @@ class ServiceStack(Stack):
             threshold=1,
             comparison=above,
         )
-
-    def _access_logs(self, config: DeploymentConfig, logs_bucket: s3.IBucket) -> None:
-        if config.region is not None:
-            self.load_balancer.log_access_logs(logs_bucket, prefix=f"alb/{config.environment}")
-            return
-        # The log delivery principal depends on the region, unknown in an env-agnostic synth
-        # (python infra/app.py without CDK_DEFAULT_REGION). The CDK CLI always sets it.
-        Annotations.of(self).add_warning_v2(
-            "logger-app:no-region",
-            "No region configured: ALB access logs are off in this synth. "
-            "Deploy with the CDK CLI or set CDK_DEFAULT_REGION.",
-        )
-        reason = (
-            "Region-agnostic synth only (no region known): access logging needs the region's "
-            "log delivery principal. Every deployable synth sets a region and enables it."
-        )
-        suppress(self.load_balancer, "AwsSolutions-ELB2", reason)
-        suppress(self.load_balancer, "HIPAA.Security-ELBLoggingEnabled", reason)
 
     def _worker(
         self,
