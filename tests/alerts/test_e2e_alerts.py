@@ -27,6 +27,7 @@ from tests.e2e.prometheus import Prometheus
 from tests.e2e.rules import RULES_FILE, TIME_SCALE
 from tests.e2e.traffic import new_patient
 from tests.faults import FaultProxy
+from tests.support import auth_headers
 
 pytestmark = [pytest.mark.e2e, MAY_BUILD_COLLECTOR]
 
@@ -51,7 +52,7 @@ class SignUps:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        with httpx.Client(base_url=self.url, timeout=30) as client:
+        with httpx.Client(base_url=self.url, timeout=30, headers=auth_headers()) as client:
             while not self._stop.is_set():
                 response = client.post("/v1/signups", json=new_patient())
                 self.statuses.append(response.status_code)
