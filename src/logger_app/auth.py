@@ -85,18 +85,23 @@ def configuration_errors(settings: Settings) -> list[str]:
 
 
 class KeySet:
-    """The issuer's signing keys by key id, refetched only for a key id it does not know."""
+    """The issuer's signing keys by key id, refetched for a key id it does not know, and once
+    they are `max_age_seconds` old (so a withdrawn key stops being accepted). While the issuer
+    cannot be reached, keys already held stay in use."""
 
     def __init__(
         self,
         fetch: Callable[[], dict[str, jwt.PyJWK]],
         min_refetch_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        max_age_seconds: float = 3600.0,
     ) -> None:
         self._fetch = fetch
         self._min_refetch = min_refetch_seconds
+        self._max_age = max_age_seconds
         self._clock = clock
         self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at: float | None = None
         self._last_attempt: float | None = None
         self._last_failed = False
         self._lock = anyio.Lock()
@@ -104,10 +109,10 @@ class KeySet:
 
     async def key(self, kid: str) -> jwt.PyJWK | None:
         """The key, or None when the issuer does not have it either."""
-        if kid in self._keys:
+        if kid in self._keys and not self._expired():
             return self._keys[kid]
         async with self._lock:  # concurrent misses wait for one fetch
-            if kid in self._keys:
+            if kid in self._keys and not self._expired():
                 return self._keys[kid]
             now = self._clock()
             recent = self._last_attempt is not None and now - self._last_attempt < self._min_refetch
@@ -116,6 +121,7 @@ class KeySet:
                 self.fetches += 1
                 try:
                     self._keys = await anyio.to_thread.run_sync(self._fetch)
+                    self._fetched_at = now
                     self._last_failed = False
                 except jwt.PyJWTError as error:
                     self._last_failed = True
@@ -134,6 +140,9 @@ class KeySet:
                 raise KeysUnavailable
             return None
 
+    def _expired(self) -> bool:
+        return self._fetched_at is not None and self._clock() - self._fetched_at >= self._max_age
+
 
 def _signing_keys(keys: list[jwt.PyJWK]) -> dict[str, jwt.PyJWK]:
     return {
@@ -151,6 +160,7 @@ def issuer_keys(settings: Settings) -> tuple[str, KeySet]:
         return local_issuer.ISSUER, KeySet(
             lambda: _signing_keys(jwt.PyJWKSet.from_dict(local_issuer.jwks(directory)).keys),
             settings.auth_jwks_min_refetch_seconds,
+            max_age_seconds=settings.auth_jwks_max_age_seconds,
         )
     assert settings.auth_issuer
     assert settings.jwks_url
@@ -160,6 +170,7 @@ def issuer_keys(settings: Settings) -> tuple[str, KeySet]:
     return settings.auth_issuer, KeySet(
         lambda: _signing_keys(client.get_signing_keys(refresh=True)),
         settings.auth_jwks_min_refetch_seconds,
+        max_age_seconds=settings.auth_jwks_max_age_seconds,
     )
 
 

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # A token naming a key we do not have refetches the JWKS, at most once per this interval:
     # tokens with made-up key ids cannot make the service hammer the issuer.
     auth_jwks_min_refetch_seconds: float = Field(default=30.0, ge=0)
+    # Keys are fetched again once this old, so a key the issuer withdrew (rotated out, or
+    # compromised) stops being accepted within this time, not at the next restart.
+    auth_jwks_max_age_seconds: float = Field(default=3600.0, gt=0)
     auth_jwks_timeout_seconds: float = Field(default=3.0, gt=0)
     # Local development only (`make run`): trust the key pair in this directory as the issuer.
     local_issuer_dir: Path | None = None

@@ -92,3 +92,48 @@ def test_a_scope_prefix_admits_only_the_resource_servers_scopes() -> None:
     token = jwt.encode(claims, private_key, algorithm="RS256", headers={"kid": "k1"})
     client_id, scopes = anyio.run(authenticator.authenticate, token)
     assert (client_id, scopes) == ("caller", frozenset({"signups:write"}))
+
+
+def test_a_key_the_issuer_withdrew_is_refused_once_the_keys_are_old() -> None:
+    now = [0.0]
+    published: dict[str, object] = {"k1": object(), "k2": object()}
+    fetched: list[int] = []
+
+    def fetch() -> dict[str, jwt.PyJWK]:
+        fetched.append(1)
+        return dict(published)  # type: ignore[arg-type]
+
+    keys = KeySet(fetch, min_refetch_seconds=30, clock=lambda: now[0], max_age_seconds=3600)
+
+    async def scenario() -> None:
+        assert await keys.key("k1") is published["k1"]
+        del published["k1"]  # rotated out, or compromised
+        now[0] = 3599
+        assert await keys.key("k1") is not None  # the held keys are still current
+        now[0] = 3600
+        assert await keys.key("k1") is None  # refetched: withdrawn
+        assert await keys.key("k2") is published["k2"]
+
+    anyio.run(scenario)
+    assert len(fetched) == 2
+
+
+def test_old_keys_stay_in_use_while_the_issuer_cannot_be_reached() -> None:
+    now = [0.0]
+    key = object()
+    reachable = [True]
+
+    def fetch() -> dict[str, jwt.PyJWK]:
+        if not reachable[0]:
+            raise jwt.PyJWKClientConnectionError("down")
+        return {"k1": key}  # type: ignore[dict-item]
+
+    keys = KeySet(fetch, min_refetch_seconds=30, clock=lambda: now[0], max_age_seconds=3600)
+
+    async def scenario() -> None:
+        assert await keys.key("k1") is key
+        reachable[0] = False
+        now[0] = 4000
+        assert await keys.key("k1") is key
+
+    anyio.run(scenario)
