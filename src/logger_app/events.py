@@ -1,4 +1,4 @@
-"""Domain events and their publication to SQS, with the request's trace context attached."""
+"""Domain events, as SQS messages carrying the trace context of the request that made them."""
 
 import json
 import uuid
@@ -6,9 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from logger_app.aws import AwsClients
 from logger_app.clock import utc_now
-from logger_app.settings import Settings
 from logger_app.tracing import trace_context_headers
 
 if TYPE_CHECKING:
@@ -55,30 +53,4 @@ class Event:
             id=stored["id"],
             occurred_at=stored["occurred_at"],
             trace_context=stored.get("trace_context", {}),
-        )
-
-
-class EventPublisher:
-    """Sends events to the queue; errors propagate (the outbox decides what they mean)."""
-
-    def __init__(self, clients: AwsClients, settings: Settings) -> None:
-        self._clients = clients
-        self._queue_name = settings.queue_name
-        self._queue_url = settings.queue_url
-
-    async def queue_url(self) -> str:
-        if self._queue_url is None:
-            response = await self._clients.call(
-                "SQS", self._clients.sqs.get_queue_url, QueueName=self._queue_name
-            )
-            self._queue_url = response["QueueUrl"]
-        return self._queue_url
-
-    async def send(self, event: Event) -> None:
-        await self._clients.call(
-            "SQS",
-            self._clients.sqs.send_message,
-            QueueUrl=await self.queue_url(),
-            MessageBody=event.body(),
-            MessageAttributes=event.message_attributes(),
         )

@@ -41,15 +41,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = services
         async with anyio.create_task_group() as background:
             background.start_soon(
-                services.outbox.run,
+                services.publisher.run,
                 settings.outbox_drain_interval_seconds,
                 settings.outbox_min_age_seconds,
             )
             yield
-            # uvicorn has finished the in-flight requests: publish what is still pending.
+            # uvicorn has finished the in-flight requests: send the batch still lingering,
+            # then whatever else is pending.
             background.cancel_scope.cancel()
         with anyio.move_on_after(settings.shutdown_drain_seconds):
-            await services.outbox.drain()
+            await services.publisher.flush()
+            await services.publisher.drain()
 
     app = FastAPI(
         title="logger-app",

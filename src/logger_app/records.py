@@ -12,6 +12,7 @@ from logger_app.clock import utc_now
 from logger_app.events import Event
 from logger_app.outbox import Outbox
 from logger_app.problems import Problem
+from logger_app.publisher import EventPublisher
 from logger_app.schemas import Record, RecordRequest
 
 if TYPE_CHECKING:
@@ -21,10 +22,13 @@ logger = logging.getLogger(__name__)
 
 
 class RecordService:
-    def __init__(self, clients: AwsClients, table: str, outbox: Outbox) -> None:
+    def __init__(
+        self, clients: AwsClients, table: str, outbox: Outbox, publisher: EventPublisher
+    ) -> None:
         self._clients = clients
         self._table = table
         self._outbox = outbox
+        self._publisher = publisher
 
     async def create(self, request: RecordRequest) -> Record:
         record = Record(
@@ -76,7 +80,7 @@ class RecordService:
                 "kind": record.kind.value,
             },
         )
-        await self._outbox.deliver(event)
+        self._publisher.submit(event)  # answered now; the event follows in a batch
         return record
 
     async def newest(self, record_id: uuid.UUID) -> Record:

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from logger_app.aws import AwsClients, create_clients
-from logger_app.events import EventPublisher
 from logger_app.outbox import Outbox
+from logger_app.publisher import EventPublisher
 from logger_app.records import RecordService
 from logger_app.settings import Settings
 from logger_app.signups import SignupService
@@ -24,15 +24,15 @@ class Services:
     @classmethod
     def create(cls, settings: Settings) -> "Services":
         clients = create_clients(settings)
-        publisher = EventPublisher(clients, settings)
-        outbox = Outbox(clients, settings.outbox_table, publisher)
+        outbox = Outbox(clients, settings.outbox_table)
+        publisher = EventPublisher(clients, settings, outbox)
         return cls(
             settings=settings,
             clients=clients,
             publisher=publisher,
             outbox=outbox,
-            signups=SignupService(clients, settings.patients_table, outbox),
-            records=RecordService(clients, settings.records_table, outbox),
+            signups=SignupService(clients, settings.patients_table, outbox, publisher),
+            records=RecordService(clients, settings.records_table, outbox, publisher),
         )
 
 

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     outbox_drain_interval_seconds: float = Field(default=5.0, gt=0)
     outbox_min_age_seconds: float = Field(default=10.0, ge=0)
     shutdown_drain_seconds: float = Field(default=5.0, ge=0)
+    # A committed event waits this long for others to share its SendMessageBatch (or until
+    # ten are waiting): a few milliseconds of delay for a tenth of the calls under load.
+    publish_linger_ms: int = Field(default=10, ge=0, le=1_000)
     # The event worker (``logger-app worker``).
     max_receive_count: int = Field(default=5, ge=1, description="Receives before the DLQ.")
     worker_wait_seconds: int = Field(default=20, ge=0, le=20)

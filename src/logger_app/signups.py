@@ -18,6 +18,7 @@ from logger_app.clock import utc_now
 from logger_app.events import Event
 from logger_app.outbox import Outbox
 from logger_app.problems import Problem
+from logger_app.publisher import EventPublisher
 from logger_app.schemas import SignupRequest, SignupResponse
 
 if TYPE_CHECKING:
@@ -52,10 +53,13 @@ def fingerprint(request: SignupRequest) -> str:
 
 
 class SignupService:
-    def __init__(self, clients: AwsClients, table: str, outbox: Outbox) -> None:
+    def __init__(
+        self, clients: AwsClients, table: str, outbox: Outbox, publisher: EventPublisher
+    ) -> None:
         self._clients = clients
         self._table = table
         self._outbox = outbox
+        self._publisher = publisher
 
     async def sign_up(self, request: SignupRequest, key: str | None) -> SignupResult:
         """Every sign-up is counted here, once, by how it ended."""
@@ -90,7 +94,7 @@ class SignupService:
             "patient signed up",
             extra={"event": "signup.created", "patient_id": str(patient_id)},
         )
-        await self._outbox.deliver(event)
+        self._publisher.submit(event)  # answered now; the event follows in a batch
         return SignupResult(response, replayed=False)
 
     def _items(

@@ -178,3 +178,10 @@ def faults(aws_endpoint: str, aws: str, monkeypatch: pytest.MonkeyPatch) -> Iter
     with fault_proxy(aws_endpoint) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
         yield proxy
+
+
+def settle(client: TestClient) -> None:
+    """Return once the events of the requests answered so far have been sent (or refused):
+    a write answers at its commit, and its event follows in a batch."""
+    publisher = client.app.state.services.publisher  # type: ignore[attr-defined]
+    client.portal.call(publisher.flush)  # type: ignore[union-attr]

@@ -6,7 +6,7 @@ import boto3
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.integration.conftest import AppFactory, Counters, Logs
+from tests.integration.conftest import AppFactory, Counters, Logs, settle
 from tests.support import free_port
 
 PATIENT = {"email": "florence@example.com", "full_name": "Florence Nightingale"}
@@ -57,6 +57,7 @@ def test_sqs_down_after_write_keeps_the_write_and_says_so(
     )
 
     response = client.post("/v1/signups", json=PATIENT)
+    settle(client)
 
     assert response.status_code == 201
     patient_id = response.json()["patient_id"]
@@ -159,6 +160,7 @@ def test_a_queue_that_refuses_for_good_is_an_error_with_its_cause(
     client = make_client(queue_name="no-such-queue")
 
     response = client.post("/v1/signups", json=PATIENT)
+    settle(client)
 
     assert response.status_code == 201  # saved; the event waits in the outbox
     [line] = [line for line in logs() if line["event"] == "event.publish_failed"]

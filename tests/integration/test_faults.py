@@ -8,7 +8,7 @@ import pytest
 
 from logger_app.outbox import BACKLOG
 from tests.faults import FaultProxy
-from tests.integration.conftest import AppFactory, Counters
+from tests.integration.conftest import AppFactory, Counters, settle
 
 DYNAMODB = "DynamoDB_20120810."
 WRITE = "DynamoDB_20120810.TransactWriteItems"
@@ -96,32 +96,34 @@ def test_sqs_throttled_keeps_the_event_until_it_can_be_sent(
     faults.inject(SEND, "throttle")
 
     response = client.post("/v1/signups", json=signup())
+    settle(client)
     assert response.status_code == 201
     sqs = boto3.client("sqs")
     assert "Messages" not in sqs.receive_message(QueueUrl=aws)
 
     faults.clear()
-    outbox = client.app.state.services.outbox  # type: ignore[attr-defined]
-    assert client.portal.call(outbox.drain) == 1  # type: ignore[union-attr]
+    publisher = client.app.state.services.publisher  # type: ignore[attr-defined]
+    assert client.portal.call(publisher.drain) == 1  # type: ignore[union-attr]
 
     [message] = sqs.receive_message(QueueUrl=aws)["Messages"]
     assert response.json()["patient_id"] in message["Body"]
-    assert client.portal.call(outbox.drain) == 0  # nothing left to send
+    assert client.portal.call(publisher.drain) == 0  # nothing left to send
 
 
 def test_an_sqs_outage_is_one_failure_per_event_and_a_backlog_that_drains(
     faults: FaultProxy, make_client: AppFactory, counters: Counters
 ) -> None:
     client = make_client()
-    outbox = client.app.state.services.outbox  # type: ignore[attr-defined]
+    publisher = client.app.state.services.publisher  # type: ignore[attr-defined]
     faults.inject(SEND, "throttle")
     before = counters.value(
         "logger_app.queue_publishes", event="patient.signed_up", outcome="failed"
     )
 
     assert client.post("/v1/signups", json=signup()).status_code == 201
+    settle(client)
     for _ in range(3):  # three drains retry it while SQS is down
-        assert client.portal.call(outbox.drain) == 0  # type: ignore[union-attr]
+        assert client.portal.call(publisher.drain) == 0  # type: ignore[union-attr]
 
     assert BACKLOG.pending == 1
     assert BACKLOG.oldest_age_seconds > 0
@@ -131,5 +133,5 @@ def test_an_sqs_outage_is_one_failure_per_event_and_a_backlog_that_drains(
     assert failed == before + 1
 
     faults.clear()
-    assert client.portal.call(outbox.drain) == 1  # type: ignore[union-attr]
+    assert client.portal.call(publisher.drain) == 1  # type: ignore[union-attr]
     assert (BACKLOG.pending, BACKLOG.oldest_age_seconds) == (0, 0.0)

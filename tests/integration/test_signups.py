@@ -5,7 +5,7 @@ from typing import Any
 import boto3
 from fastapi.testclient import TestClient
 
-from tests.integration.conftest import Counters
+from tests.integration.conftest import Counters, settle
 
 PATIENT = {"email": "ada.lovelace@example.com", "full_name": "Ada Lovelace"}
 
@@ -14,6 +14,7 @@ def test_signup_creates_patient_and_publishes_event(
     client: TestClient, queue: Callable[[], list[dict[str, Any]]]
 ) -> None:
     response = client.post("/v1/signups", json=PATIENT)
+    settle(client)
 
     assert response.status_code == 201
     body = response.json()
@@ -50,6 +51,7 @@ def test_idempotent_replay_returns_first_response_and_creates_nothing(
     headers = {"Idempotency-Key": "req-123"}
     first = client.post("/v1/signups", json=PATIENT, headers=headers)
     replay = client.post("/v1/signups", json=PATIENT, headers=headers)
+    settle(client)
 
     assert first.status_code == replay.status_code == 201
     assert replay.json() == first.json()

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, format_trace_id
 
-from tests.integration.conftest import Counters, Logs, _metric_reader
+from tests.integration.conftest import Counters, Logs, _metric_reader, settle
 
 PATIENT = {"email": "mary.seacole@example.org", "full_name": "Mary Seacole"}
 
@@ -19,6 +19,7 @@ def test_sqs_message_carries_the_request_trace(
     queue: Callable[[], list[dict[str, Any]]],
 ) -> None:
     client.post("/v1/signups", json=PATIENT)
+    settle(client)
 
     [message] = queue()
     server = next(s for s in spans.get_finished_spans() if s.kind is SpanKind.SERVER)
@@ -32,12 +33,20 @@ def test_signup_trace_has_dynamodb_and_sqs_client_spans(
     client: TestClient, spans: InMemorySpanExporter
 ) -> None:
     client.post("/v1/signups", json=PATIENT)
+    settle(client)
 
     finished = spans.get_finished_spans()
     server = next(s for s in finished if s.kind is SpanKind.SERVER)
-    clients = {s.name for s in finished if s.kind in (SpanKind.CLIENT, SpanKind.PRODUCER)}
-    assert {"DynamoDB.TransactWriteItems"} <= clients
-    assert any(name.startswith("SQS.SendMessage") or "send" in name for name in clients), clients
+    by_name = {s.name: s for s in finished}
+    assert by_name["DynamoDB.TransactWriteItems"].parent == server.context
+    # The event's send span: from commit until SQS had it, a child of the request, with the
+    # SendMessageBatch and the outbox's BatchWriteItem beneath it.
+    send = by_name["send logger-app-events"]
+    assert send.kind is SpanKind.PRODUCER
+    assert send.parent == server.context
+    assert send.attributes["messaging.batch.message_count"] == 1
+    assert by_name["SQS.SendMessageBatch"].parent == send.context
+    assert by_name["DynamoDB.BatchWriteItem"].parent == send.context
     assert {s.context.trace_id for s in finished} == {server.context.trace_id}
     # No per-message "http send" / "http receive" spans: they cost CPU and say nothing.
     assert not [s.name for s in finished if s.kind is SpanKind.INTERNAL]
@@ -104,10 +113,11 @@ def test_aws_call_durations_by_service_operation_and_outcome(
 ) -> None:
     name = "logger_app.aws.call.duration"
     write = {"service": "DynamoDB", "operation": "TransactWriteItems", "outcome": "ok"}
-    send = {"service": "SQS", "operation": "SendMessage", "outcome": "ok"}
+    send = {"service": "SQS", "operation": "SendMessageBatch", "outcome": "ok"}
     before = counters.value(name, **write), counters.value(name, **send)
 
     client.post("/v1/signups", json=PATIENT)
+    settle(client)
 
     assert (counters.value(name, **write), counters.value(name, **send)) == (
         before[0] + 1,

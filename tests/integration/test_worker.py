@@ -16,7 +16,7 @@ from logger_app.bootstrap import bootstrap
 from logger_app.settings import Settings
 from logger_app.worker import Worker
 from tests.faults import FaultProxy
-from tests.integration.conftest import AppFactory, Counters, Logs
+from tests.integration.conftest import AppFactory, Counters, Logs, settle
 
 PATIENT = {"email": "elizabeth@example.com", "full_name": "Elizabeth Blackwell"}
 
@@ -38,6 +38,7 @@ def patient_item(patient_id: str) -> dict[str, dict[str, str]]:
 
 def test_signup_event_marks_the_patient_welcomed(client: TestClient, worker: Worker) -> None:
     patient_id = client.post("/v1/signups", json=PATIENT).json()["patient_id"]
+    settle(client)
     assert "welcomed_at" not in patient_item(patient_id)
 
     assert worker.poll_once() == 1
@@ -50,6 +51,7 @@ def test_consumer_span_is_a_child_of_the_publishing_request(
     client: TestClient, worker: Worker, spans: InMemorySpanExporter
 ) -> None:
     client.post("/v1/signups", json=PATIENT)
+    settle(client)
     worker.poll_once()
 
     finished = spans.get_finished_spans()
@@ -73,6 +75,7 @@ def test_a_repeated_delivery_has_no_second_effect(
 ) -> None:
     record = {"patient_id": str(uuid.uuid4()), "doctor_id": "dr-who", "kind": "call_started"}
     client.post("/v1/records", json=record)
+    settle(client)
     sqs = boto3.client("sqs")
     [message] = sqs.receive_message(
         QueueUrl=aws, MessageAttributeNames=["All"], VisibilityTimeout=0

@@ -1,0 +1,298 @@
+"""Publishing committed events to SQS: a write answers when its transaction commits, and its
+event leaves a few milliseconds later, in a batch with the events of other requests.
+
+An event submitted waits at most the linger, or until nine others join it, then goes to SQS in
+one ``SendMessageBatch``; the events SQS accepted are then removed from the outbox in one
+``BatchWriteItem``. Whatever was not sent (SQS down, one entry refused, the process killed while
+the event waited) is still in the outbox, where the drain finds it: at start-up, every few
+seconds, and at shutdown after the last batch.
+
+Each event's ``send`` span starts when its transaction committed and ends when SQS accepted it,
+as a child of the request's span: a trace shows how long its event took to leave.
+"""
+
+import asyncio
+import contextvars
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from logger_app import metrics
+from logger_app.aws import AwsClients, AwsPermanentError, AwsUnavailableError, error_code
+from logger_app.clock import seconds_ago
+from logger_app.events import Event
+from logger_app.outbox import BACKLOG, Backlog, Outbox, age_seconds
+from logger_app.settings import Settings
+
+logger = logging.getLogger(__name__)
+_tracer = trace.get_tracer(__name__)
+
+SEND_BATCH_LIMIT = 10  # SendMessageBatch's limit of messages per call
+# While SQS is slow, at most this many batches hold worker threads (the requests' writes need
+# them too) and at most this many events wait in memory; the rest wait in the outbox only.
+MAX_BATCHES_IN_FLIGHT = 4
+MAX_WAITING = 1_000
+_AWS_ERRORS = (AwsUnavailableError, AwsPermanentError)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why AWS did not do what was asked, for one event or a whole call."""
+
+    service: str
+    code: str
+    message: str
+    permanent: bool  # a fault of this deployment (needs a person), not an outage
+
+    @classmethod
+    def from_error(cls, error: AwsUnavailableError | AwsPermanentError) -> "Refusal":
+        if isinstance(error, AwsPermanentError):
+            return cls(error.service, error.code, error.message, permanent=True)
+        return cls(error.service, error_code(error.__cause__ or error), "", permanent=False)
+
+
+@dataclass(frozen=True)
+class _Submitted:
+    event: Event
+    parent: otel_context.Context  # the request's context, for the send span
+    submitted_ns: int
+
+
+class EventPublisher:
+    """One per process: ``submit`` from requests, ``drain`` from the background and shutdown."""
+
+    def __init__(self, clients: AwsClients, settings: Settings, outbox: Outbox) -> None:
+        self._clients = clients
+        self._outbox = outbox
+        self._queue_name = settings.queue_name
+        self._queue_url = settings.queue_url
+        self._linger_seconds = settings.publish_linger_ms / 1000
+        self._waiting: list[_Submitted] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    async def queue_url(self) -> str:
+        if self._queue_url is None:
+            response = await self._clients.call(
+                "SQS", self._clients.sqs.get_queue_url, QueueName=self._queue_name
+            )
+            self._queue_url = response["QueueUrl"]
+        return self._queue_url
+
+    def submit(self, event: Event) -> None:
+        """Publish a committed event soon, with the others submitted meanwhile.
+
+        Never waits and never raises: the event is already safe in the outbox.
+        """
+        if len(self._waiting) >= MAX_WAITING:
+            return  # SQS is slower than the writes: the drain publishes this one
+        self._waiting.append(_Submitted(event, otel_context.get_current(), time.time_ns()))
+        if len(self._waiting) >= SEND_BATCH_LIMIT:
+            self._send_waiting()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(
+                self._linger_seconds, self._send_waiting, context=contextvars.Context()
+            )
+
+    async def flush(self) -> None:
+        """Send what is waiting now, and return when every batch has finished."""
+        while self._waiting or self._in_flight:
+            self._send_waiting()
+            await asyncio.wait(set(self._in_flight))
+
+    def _send_waiting(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        loop = asyncio.get_running_loop()
+        while self._waiting and len(self._in_flight) < MAX_BATCHES_IN_FLIGHT:
+            batch = self._waiting[:SEND_BATCH_LIMIT]
+            del self._waiting[:SEND_BATCH_LIMIT]
+            # A fresh context: the batch belongs to no one request's trace (each event's span
+            # names its own parent), whichever request filled it.
+            task = loop.create_task(self._publish_submitted(batch), context=contextvars.Context())
+            self._in_flight.add(task)
+            task.add_done_callback(self._batch_done)
+
+    def _batch_done(self, task: "asyncio.Task[None]") -> None:
+        self._in_flight.discard(task)
+        # Events held back by the limit on batches in flight go now; a partial batch that is
+        # still lingering keeps its timer.
+        if len(self._waiting) >= SEND_BATCH_LIMIT or (self._waiting and self._timer is None):
+            self._send_waiting()
+
+    async def _publish_submitted(self, batch: list[_Submitted]) -> None:
+        try:
+            refused = await self._publish(batch)
+        except Exception:
+            # A bug, not an outage; the events are still in the outbox for the drain.
+            logger.exception("publishing failed", extra={"event": "event.publish_error"})
+            return
+        for item, refusal in refused:
+            # Counted and logged once per event, here; the drain's retries are not.
+            metrics.queue_publishes.add(1, {"event": item.event.type, "outcome": "failed"})
+            _log_refusal(
+                refusal,
+                "event not published yet; kept in the outbox",
+                event="event.publish_failed",
+                event_type=item.event.type,
+                event_id=item.event.id,
+            )
+
+    async def _publish(self, batch: Sequence[_Submitted]) -> list[tuple[_Submitted, Refusal]]:
+        """Send one batch, then remove from the outbox what SQS accepted; return the rest."""
+        spans = [
+            _tracer.start_span(
+                f"send {self._queue_name}",
+                context=item.parent,
+                kind=SpanKind.PRODUCER,
+                start_time=item.submitted_ns,
+                attributes={
+                    "messaging.system": "aws_sqs",
+                    "messaging.operation.type": "send",
+                    "messaging.destination.name": self._queue_name,
+                    "messaging.batch.message_count": len(batch),
+                    "logger_app.event_type": item.event.type,
+                },
+            )
+            for item in batch
+        ]
+        # The AWS calls' own spans go under the first event's: one trace holds them.
+        with trace.use_span(spans[0], end_on_exit=False):
+            refusals = await self._send([item.event for item in batch])
+            for span, refusal in zip(spans, refusals, strict=True):
+                if refusal is not None:
+                    span.set_status(Status(StatusCode.ERROR, refusal.code))
+                span.end()
+            published = [item.event for item, r in zip(batch, refusals, strict=True) if not r]
+            for event in published:
+                metrics.queue_publishes.add(1, {"event": event.type, "outcome": "published"})
+            if published:
+                await self._remove(published)
+        return [(item, r) for item, r in zip(batch, refusals, strict=True) if r is not None]
+
+    async def _send(self, events: Sequence[Event]) -> list[Refusal | None]:
+        """One SendMessageBatch; each event's refusal, in order (None: SQS has it)."""
+        try:
+            response = await self._clients.call(
+                "SQS",
+                self._clients.sqs.send_message_batch,
+                QueueUrl=await self.queue_url(),
+                Entries=[
+                    {
+                        "Id": str(index),
+                        "MessageBody": event.body(),
+                        "MessageAttributes": event.message_attributes(),
+                    }
+                    for index, event in enumerate(events)
+                ],
+            )
+        except _AWS_ERRORS as error:
+            return [Refusal.from_error(error)] * len(events)
+        refusals: list[Refusal | None] = [None] * len(events)
+        for failed in response.get("Failed", []):
+            refusals[int(failed["Id"])] = Refusal(
+                "SQS", failed["Code"], failed.get("Message", ""), permanent=failed["SenderFault"]
+            )
+        return refusals
+
+    async def _remove(self, published: Sequence[Event]) -> None:
+        try:
+            left = await self._outbox.remove(published)
+        except _AWS_ERRORS as error:
+            left, refusal = len(published), Refusal.from_error(error)
+        else:
+            refusal = Refusal("DynamoDB", "UnprocessedItems", "", permanent=False)
+        if left:
+            # Published but still listed: the next drain sends them again and the worker,
+            # which deduplicates on the event id, ignores the copies.
+            _log_refusal(
+                refusal, "published events left in the outbox", event="outbox.delete_failed"
+            )
+
+    async def drain(self, older_than_seconds: float = 0.0) -> int:
+        """Publish the outbox's entries older than the given age; return how many were published.
+
+        The age keeps a drain from racing the batches of events just committed. Never raises:
+        what fails now is tried again by the next drain.
+        """
+        try:
+            return await self._drain(older_than_seconds)
+        except _AWS_ERRORS as error:
+            _log_refusal(
+                Refusal.from_error(error),
+                "outbox drain failed; retrying later",
+                event="outbox.drain_failed",
+            )
+            return 0
+
+    async def _drain(self, older_than_seconds: float) -> int:
+        """Publish what is pending, in batches; once a whole batch is refused, stop publishing
+        (until the next drain) but go on counting what is left, for the backlog gauges."""
+        published = 0
+        backlog = Backlog()
+        refusal: Refusal | None = None
+        batch: list[Event] = []
+
+        async def publish_batch() -> None:
+            nonlocal published, refusal
+            if refusal is not None:
+                left = batch
+            else:
+                # The late publish joins the trace of the request that wrote the event.
+                now = time.time_ns()
+                submitted = [_Submitted(e, propagate.extract(e.trace_context), now) for e in batch]
+                refused = await self._publish(submitted)
+                left = [item.event for item, _ in refused]
+                published += len(batch) - len(left)
+                if len(left) == len(batch):
+                    refusal = refused[0][1]
+            backlog.pending += len(left)
+            for event in left:
+                backlog.oldest_age_seconds = max(backlog.oldest_age_seconds, age_seconds(event))
+            batch.clear()
+
+        async for event in self._outbox.pending(seconds_ago(older_than_seconds)):
+            batch.append(event)
+            if len(batch) == SEND_BATCH_LIMIT:
+                await publish_batch()
+        if batch:
+            await publish_batch()
+
+        BACKLOG.pending, BACKLOG.oldest_age_seconds = backlog.pending, backlog.oldest_age_seconds
+        if published:
+            logger.info(
+                "events published from the outbox",
+                extra={"event": "outbox.published", "published": str(published)},
+            )
+        if refusal is not None:
+            # One line per drain, not one per event or retry: the events were each logged and
+            # counted when their first publish failed.
+            _log_refusal(
+                refusal,
+                "outbox still waiting to publish",
+                event="outbox.waiting",
+                pending=str(backlog.pending),
+            )
+        return published
+
+    async def run(self, interval_seconds: float, older_than_seconds: float) -> None:
+        """Drain now (start-up) and then every interval, until cancelled."""
+        while True:
+            await self.drain(older_than_seconds)
+            await asyncio.sleep(interval_seconds)
+
+
+def _log_refusal(refusal: Refusal, message: str, **fields: str) -> None:
+    """Unavailable is expected now and then (WARNING); permanent needs a person (ERROR, with
+    AWS's code and message)."""
+    fields.update(dependency=refusal.service, error=refusal.code)
+    if refusal.permanent:
+        logger.error(message, extra={**fields, "error_message": refusal.message})
+    else:
+        logger.warning(message, extra=fields)
