@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
 from urllib.parse import urlsplit
 
-FaultKind = Literal["throttle", "error500", "slow", "drop"]
+FaultKind = Literal["throttle", "error500", "slow", "drop", "refuse_first_entry"]
 
 _ERROR_BODIES = {
     "throttle": (
@@ -91,6 +91,9 @@ class FaultProxy:
             return
         if fault and fault.kind == "slow":
             time.sleep(fault.delay_seconds)
+        if fault and fault.kind == "refuse_first_entry":
+            self._refuse_first_entry(request, body)
+            return
         if fault and fault.kind in _ERROR_BODIES:
             status, payload = _ERROR_BODIES[fault.kind]
             self._reply(
@@ -103,11 +106,20 @@ class FaultProxy:
         self._forward(request, body)
 
     def _forward(self, request: BaseHTTPRequestHandler, body: bytes) -> None:
+        self._reply(request, *self._exchange(request, body))
+
+    def _exchange(
+        self, request: BaseHTTPRequestHandler, body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         upstream = http.client.HTTPConnection(
             self.upstream.hostname, self.upstream.port, timeout=30
         )
         try:
-            headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
+            headers = {
+                k: v
+                for k, v in request.headers.items()
+                if k.lower() not in ("host", "content-length")
+            }
             upstream.request(request.command, request.path, body=body, headers=headers)
             response = upstream.getresponse()
             payload = response.read()
@@ -116,9 +128,33 @@ class FaultProxy:
                 for k, v in response.getheaders()
                 if k.lower() not in ("content-length", "transfer-encoding", "connection")
             }
-            self._reply(request, response.status, headers, payload)
+            return response.status, headers, payload
         finally:
             upstream.close()
+
+    def _refuse_first_entry(self, request: BaseHTTPRequestHandler, body: bytes) -> None:
+        """A SendMessageBatch that SQS half accepts: the other entries are sent, the first
+        comes back in ``Failed`` with ``SenderFault`` false (worth retrying), as AWS reports
+        a partial failure."""
+        batch = json.loads(body)
+        first, others = batch["Entries"][0], batch["Entries"][1:]
+        status, headers = 200, {"Content-Type": "application/x-amz-json-1.0"}
+        answer: dict[str, list[dict[str, object]]] = {"Successful": []}
+        if others:
+            status, headers, payload = self._exchange(
+                request, json.dumps({**batch, "Entries": others}).encode()
+            )
+            answer = json.loads(payload)
+        answer["Failed"] = [
+            *answer.get("Failed", []),
+            {
+                "Id": first["Id"],
+                "SenderFault": False,
+                "Code": "InternalError",
+                "Message": "refused by the fault proxy",
+            },
+        ]
+        self._reply(request, status, headers, json.dumps(answer).encode())
 
     @staticmethod
     def _reply(

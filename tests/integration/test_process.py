@@ -9,6 +9,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -123,3 +124,109 @@ def test_no_event_is_lost_when_sqs_is_down_and_the_process_dies(
     outbox = dynamodb.scan(TableName="logger-app-outbox")["Items"]
     assert not [item for item in outbox if item["pk"]["S"].startswith("pending#")]
     assert len([item for item in outbox if item["pk"]["S"].startswith("processed#")]) == sign_ups
+
+
+# Batches wait a whole second here, so that each test's requests are answered while their
+# events are still waiting in the process.
+LINGERING = {"LOGGER_APP_PUBLISH_LINGER_MS": "1000"}
+
+
+def pending_events() -> list[dict[str, Any]]:
+    outbox = boto3.client("dynamodb").scan(TableName="logger-app-outbox")["Items"]
+    return [item for item in outbox if item["pk"]["S"].startswith("pending#")]
+
+
+def consume(worker: Worker, expected: int, seconds: float) -> int:
+    """Everything the worker receives within the time, and one more poll for any extra."""
+    consumed, deadline = 0, time.monotonic() + seconds
+    while consumed < expected and time.monotonic() < deadline:
+        consumed += worker.poll_once()
+    return consumed + worker.poll_once()
+
+
+def welcomed(patient_ids: list[str]) -> bool:
+    dynamodb = boto3.client("dynamodb")
+    return all(
+        "welcomed_at"
+        in dynamodb.get_item(
+            TableName="logger-app-patients", Key={"pk": {"S": "patient#" + patient_id}}
+        )["Item"]
+        for patient_id in patient_ids
+    )
+
+
+def test_sqs_down_for_a_burst_of_writes_then_back_publishes_each_event_once(
+    faults: FaultProxy, aws: str
+) -> None:
+    sign_ups = 20
+    environment = {
+        **QUIET,
+        "AWS_ENDPOINT_URL": faults.url,
+        "LOGGER_APP_OUTBOX_DRAIN_INTERVAL_SECONDS": "1",
+    }
+    outage = faults.inject("AmazonSQS.SendMessageBatch", "throttle")
+
+    with app_process(environment) as (_, url):
+        with ThreadPoolExecutor(max_workers=8) as requests:
+            answers = list(
+                requests.map(lambda _: post(url + "/v1/signups", patient()), range(sign_ups))
+            )
+        patient_ids = [body["patient_id"] for status, body in answers if status == 201]
+        assert len(patient_ids) == sign_ups  # every write answered while SQS was down
+        deadline = time.monotonic() + 10
+        while outage.hits < 2 and time.monotonic() < deadline:  # the batches were refused
+            time.sleep(0.05)
+        assert outage.hits >= 2
+        faults.clear()
+        worker = Worker(
+            Settings(worker_wait_seconds=1, worker_retry_delay_seconds=0), queue_url=aws
+        )
+        # The drain takes over once the events are 10 s old (the production minimum age).
+        consumed = consume(worker, sign_ups, seconds=10 + 1 + 10)
+
+    assert consumed == sign_ups  # each once: no event lost, none sent twice
+    assert welcomed(patient_ids)
+    assert pending_events() == []
+
+
+def test_events_waiting_for_their_batch_when_the_process_dies_are_published_at_restart(
+    faults: FaultProxy, aws: str
+) -> None:
+    environment = {**QUIET, "AWS_ENDPOINT_URL": faults.url}
+    sends = faults.inject("AmazonSQS.SendMessageBatch", "slow", delay=0)  # only counts
+
+    with app_process({**environment, **LINGERING}) as (process, url):
+        patient_ids = [post(url + "/v1/signups", patient())[1]["patient_id"] for _ in range(3)]
+        process.kill()  # committed, answered, and still waiting for their batch
+        process.wait(timeout=10)
+
+    assert sends.hits == 0
+    assert len(pending_events()) == 3
+    with app_process({**environment, "LOGGER_APP_OUTBOX_MIN_AGE_SECONDS": "0"}):
+        worker = Worker(
+            Settings(worker_wait_seconds=1, worker_retry_delay_seconds=0), queue_url=aws
+        )
+        consumed = consume(worker, 3, seconds=15)  # published by the start-up drain
+
+    assert consumed == 3
+    assert welcomed(patient_ids)
+    assert pending_events() == []
+
+
+def test_sigterm_sends_the_batch_still_waiting_before_the_process_exits(
+    faults: FaultProxy, aws: str
+) -> None:
+    sends = faults.inject("AmazonSQS.SendMessageBatch", "slow", delay=0)  # only counts
+
+    with app_process({**QUIET, "AWS_ENDPOINT_URL": faults.url, **LINGERING}) as (process, url):
+        patient_id = post(url + "/v1/signups", patient())[1]["patient_id"]
+        assert sends.hits == 0  # its event is waiting for the batch
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        log = process.stdout.read().decode() if process.stdout else ""
+
+    assert sends.hits == 1
+    [message] = boto3.client("sqs").receive_message(QueueUrl=aws)["Messages"]
+    assert patient_id in message["Body"]
+    assert pending_events() == []
+    assert "outbox.published" not in log  # sent by the batch, not by the shutdown drain
