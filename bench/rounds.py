@@ -34,6 +34,9 @@ def merge_floors(rounds: Sequence[dict[str, dict[str, Any]]]) -> dict[str, dict[
             "wall_ms_per_op": _median([f["wall_ms_per_op"] for f in found]),
             "rounds_cpu_ms_per_op": [f["cpu_ms_per_op"] for f in found],
         }
+        for name in ("transact_cpu_ms_per_op", "transact_wall_ms_per_op"):
+            values = [f[name] for f in found if f.get(name) is not None]
+            merged[workload][name] = _median(values) if values else None
     return merged
 
 
