@@ -10,6 +10,17 @@ SIGNUP_FLOOR_MAX = 1.35
 STARTUP_MAX_SECONDS = 1.5
 RSS_MAX_MB = 100.0
 P99_GROWTH_MAX = 4.0
+# Issue #16 (publish after the commit, in the background). CPU per sign-up, instrumented, of the
+# run of 2026-11-26 (bench/results/2026-11-26.json) by concurrency, and the share of it allowed.
+SIGNUP_CPU_BASELINE_RUN = "2026-11-26"
+SIGNUP_CPU_BASELINE_MS = {8: 8.23, 32: 9.00}
+SIGNUP_CPU_CUT = 0.6
+# Sign-up p50 at c=1 against one TransactWriteItems alone (the floor's wall time).
+SIGNUP_P50_TRANSACT_MAX = 1.3
+# Commit to message in SQS, p99, for the writes at this concurrency.
+PUBLISH_DELAY_P99_MAX_MS = 100.0
+PUBLISH_DELAY_CONCURRENCY = 8
+WRITE_WORKLOADS = ("signup", "record_create")
 
 
 @dataclass(frozen=True)
@@ -74,7 +85,8 @@ def _telemetry_verdict(results: dict[str, Any]) -> Verdict | None:
     summary = ", ".join(f"{w} {r:.2f}x" for w, r in by_workload.items())
     met = worst <= TELEMETRY_OVERHEAD_MAX
     return Verdict(
-        f"Telemetry overhead: instrumented CPU/request ≤ {TELEMETRY_OVERHEAD_MAX}x SDK-disabled",
+        f"Telemetry overhead: instrumented CPU/request ≤ {TELEMETRY_OVERHEAD_MAX}x SDK-disabled "
+        "(every workload and concurrency, reads included)",
         f"worst {worst:.2f}x ({workload}, c={concurrency}); median by workload: {summary}",
         met,
         "" if met else _by(worst, TELEMETRY_OVERHEAD_MAX),
@@ -101,7 +113,8 @@ def _signup_verdicts(results: dict[str, Any]) -> list[Verdict]:
         floor = results["floors"]["signup"]["cpu_ms_per_op"]
         verdicts.append(
             Verdict(
-                f"Sign-up CPU ≤ {SIGNUP_FLOOR_MAX}x its boto3 calls alone ({config}, c=1)",
+                f"Sign-up CPU ≤ {SIGNUP_FLOOR_MAX}x its request-path boto3 calls alone "
+                f"({config}, c=1)",
                 f"{ratio:.2f}x ({app:.2f} ms vs floor {floor:.2f} ms)",
                 met,
                 "" if met else _by(ratio, SIGNUP_FLOOR_MAX),
@@ -212,10 +225,127 @@ def _event_loop_verdict(results: dict[str, Any]) -> Verdict | None:
     )
 
 
+def _signup_cpu_cut_verdicts(results: dict[str, Any]) -> list[Verdict]:
+    rows = index(results)
+    found = []
+    for concurrency, baseline in SIGNUP_CPU_BASELINE_MS.items():
+        m = rows.get(("instrumented", "signup", concurrency))
+        if m is None:
+            continue
+        cpu, limit = m["app_cpu_ms_per_request"], SIGNUP_CPU_CUT * baseline
+        met = cpu <= limit
+        found.append(
+            Verdict(
+                f"CPU per sign-up ≤ {SIGNUP_CPU_CUT}x the run of {SIGNUP_CPU_BASELINE_RUN} "
+                f"(instrumented, c={concurrency}: ≤ {limit:.2f} ms of {baseline:.2f} ms)",
+                f"{cpu:.2f} ms ({cpu / baseline:.2f}x {baseline:.2f} ms)",
+                met,
+                "" if met else _by(cpu, limit, "ms"),
+            )
+        )
+    return found
+
+
+def transact_wall_ms(floor: dict[str, Any]) -> float | None:
+    """The floor's wall ms per TransactWriteItems alone (results before issue #16 lack it)."""
+    wall = floor.get("transact_wall_ms_per_op")
+    if wall is None and floor.get("calls") == ["DynamoDB.TransactWriteItems"]:
+        wall = floor["wall_ms_per_op"]
+    return float(wall) if wall is not None else None
+
+
+def _signup_latency_verdict(results: dict[str, Any]) -> Verdict | None:
+    m = index(results).get(("instrumented", "signup", 1))
+    floor = results["floors"].get("signup")
+    wall = transact_wall_ms(floor) if floor else None
+    if m is None or not wall:
+        return None
+    p50 = m["latency_ms"]["p50"]
+    ratio = p50 / wall
+    met = ratio <= SIGNUP_P50_TRANSACT_MAX
+    return Verdict(
+        f"Sign-up p50 ≤ {SIGNUP_P50_TRANSACT_MAX}x one TransactWriteItems alone "
+        "(instrumented, c=1; the floor's wall time)",
+        f"{ratio:.2f}x (p50 {p50:.1f} ms vs {wall:.1f} ms)",
+        met,
+        "" if met else _by(ratio, SIGNUP_P50_TRANSACT_MAX),
+    )
+
+
+def publish_delays(results: dict[str, Any]) -> dict[Key, dict[str, Any]]:
+    return {key: m["publish_delay"] for key, m in index(results).items() if m.get("publish_delay")}
+
+
+def _p99(delay: dict[str, Any]) -> str:
+    return "none published" if delay["p99_ms"] is None else f"{delay['p99_ms']:.1f} ms"
+
+
+def _publish_delay_verdicts(results: dict[str, Any]) -> list[Verdict]:
+    """p99 at the target's concurrency, instrumented; the other runs' p99 beside it."""
+    delays = publish_delays(results)
+    found = []
+    for workload in WRITE_WORKLOADS:
+        key = ("instrumented", workload, PUBLISH_DELAY_CONCURRENCY)
+        delay = delays.get(key)
+        if delay is None:
+            continue
+        p99 = delay["p99_ms"]
+        met = p99 is not None and p99 <= PUBLISH_DELAY_P99_MAX_MS and delay["missing"] == 0
+        others = ", ".join(
+            f"{c} c={n} {_p99(d)}"
+            for (c, w, n), d in delays.items()
+            if w == workload and (c, w, n) != key
+        )
+        measured = (
+            f"p99 {_p99(delay)} (p50 {delay['p50_ms'] or 0:.1f} ms), "
+            f"{delay['missing']} of {delay['commits']} commits unpublished"
+            + (f"; p99 elsewhere: {others}" if others else "")
+        )
+        if met:
+            miss = ""
+        elif p99 is None or p99 > PUBLISH_DELAY_P99_MAX_MS:
+            miss = "no message arrived" if p99 is None else _by(p99, PUBLISH_DELAY_P99_MAX_MS, "ms")
+        else:
+            miss = f"{delay['missing']} commits never published"
+        found.append(
+            Verdict(
+                f"Publish delay (commit to SQS) p99 ≤ {PUBLISH_DELAY_P99_MAX_MS:.0f} ms "
+                f"({workload}, instrumented, c={PUBLISH_DELAY_CONCURRENCY})",
+                measured,
+                met,
+                miss,
+            )
+        )
+    return found
+
+
+def _unpublished_verdict(results: dict[str, Any]) -> Verdict | None:
+    delays = publish_delays(results)
+    if not delays:
+        return None
+    missing = sum(d["missing"] for d in delays.values())
+    commits = sum(d["commits"] for d in delays.values())
+    failing = [f"{c}/{w}/c={n}: {d['missing']}" for (c, w, n), d in delays.items() if d["missing"]]
+    waited = max(d["waited_seconds"] for d in delays.values())
+    limit = results["plan"].get("publish_timeout_seconds", 10.0)
+    return Verdict(
+        f"Every committed write's event reaches SQS (polled up to {limit:g} s after each window)",
+        f"{missing} of {commits} commits never published"
+        + (f" ({', '.join(failing)})" if failing else "")
+        + f"; longest wait for the last message {waited:.1f} s",
+        missing == 0,
+        "" if missing == 0 else f"{missing} events missing",
+    )
+
+
 def verdicts(results: dict[str, Any]) -> list[Verdict]:
     found = [
         _telemetry_verdict(results),
         *_signup_verdicts(results),
+        *_signup_cpu_cut_verdicts(results),
+        _signup_latency_verdict(results),
+        *_publish_delay_verdicts(results),
+        _unpublished_verdict(results),
         _startup_verdict(results),
         _rss_verdict(results),
         _errors_verdict(results),
@@ -235,4 +365,8 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
         "targets": [asdict(v) for v in verdicts(results)],
         "cpu_ratio_vs_sdk_disabled": flat(telemetry_ratios(results)),
         "cpu_ratio_vs_floor": flat(floor_ratios(results)),
+        "publish_delay_ms": {
+            f"{c}/{w}/{n}": {k: d[k] for k in ("p50_ms", "p99_ms", "missing")}
+            for (c, w, n), d in publish_delays(results).items()
+        },
     }

@@ -34,6 +34,9 @@ def merge_floors(rounds: Sequence[dict[str, dict[str, Any]]]) -> dict[str, dict[
             "wall_ms_per_op": _median([f["wall_ms_per_op"] for f in found]),
             "rounds_cpu_ms_per_op": [f["cpu_ms_per_op"] for f in found],
         }
+        for name in ("transact_cpu_ms_per_op", "transact_wall_ms_per_op"):
+            values = [f[name] for f in found if f.get(name) is not None]
+            merged[workload][name] = _median(values) if values else None
     return merged
 
 
@@ -54,8 +57,25 @@ def _merge_measurements(found: Sequence[dict[str, Any]]) -> dict[str, Any]:
     merged["collector_cpu_ms_per_request"] = (
         _median([c for c in collectors if c is not None]) if any(collectors) else None
     )
+    merged["publish_delay"] = merge_publish_delays([m.get("publish_delay") for m in found])
     merged["rounds_app_cpu_ms_per_request"] = [m["app_cpu_ms_per_request"] for m in found]
     merged["rounds_p99_ms"] = [m["latency_ms"]["p99"] for m in found]
+    return merged
+
+
+def merge_publish_delays(found: Sequence[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """Percentiles: the median across rounds; counts (commits, the unpublished): the sum."""
+    delays = [d for d in found if d is not None]
+    if not delays:
+        return None
+    merged: dict[str, Any] = {
+        name: sum(d[name] for d in delays) for name in ("commits", "published", "missing")
+    }
+    merged["waited_seconds"] = max(d["waited_seconds"] for d in delays)
+    for name in ("p50_ms", "p99_ms", "max_ms", "mean_ms"):
+        values = [d[name] for d in delays if d[name] is not None]
+        merged[name] = _median(values) if values else None
+    merged["rounds_p99_ms"] = [d["p99_ms"] for d in delays]
     return merged
 
 

@@ -16,8 +16,10 @@ from bench import procfs
 from bench.configs import CONFIGURATIONS, FLOOR_MARKER, WORKLOADS, Configuration
 from bench.fixtures import create_fixtures
 from bench.loadgen import LoadResult, run_wrk
+from bench.publish_delay import QueueReader, collect, read_commits
 from bench.rounds import merge_configuration, merge_floors
 from bench.services import App, Collector, Moto, app_environment
+from logger_app.settings import Settings
 from tests.support import AWS_TEST_ENV, ISSUER_ENV, free_port
 
 
@@ -36,6 +38,8 @@ class Plan:
     moto_locked: bool = True
     moto_werkzeug: bool = False
     event_loop_probe: bool = True
+    # How long to wait, after a write workload's window, for every commit's event to reach SQS.
+    publish_timeout_seconds: float = 10.0
     # Extra environment for the app, e.g. LOGGER_APP_AWS_CONCURRENCY=8 (to try a setting).
     app_env: tuple[tuple[str, str], ...] = ()
 
@@ -57,6 +61,9 @@ class Measurement:
     moto_cpu_cores: float
     moto_server_errors: int  # 5xx answers of moto itself (the app retries them, then 503s)
     collector_cpu_ms_per_request: float | None
+    # Write workloads: commit (the app's log line) to message in SQS (its SentTimestamp), for
+    # the commits of the measured window (bench/publish_delay.py); None for the others.
+    publish_delay: dict[str, Any] | None = None
 
 
 @dataclass
@@ -73,6 +80,9 @@ class ConfigurationResult:
 
 
 Log = Callable[[str], None]
+
+# The workloads whose requests commit a write and publish its event.
+WRITE_WORKLOADS = frozenset({"signup", "record_create"})
 
 
 def _log(message: str) -> None:
@@ -125,6 +135,7 @@ class ConfigurationRun:
         self.plan = plan
         self.log = log
         self.tag = uuid.uuid4().hex[:8]
+        self.queue = QueueReader(moto.endpoint, _queue_name(plan))
 
     def _app(self, generation: int) -> App:
         port = free_port()
@@ -168,6 +179,7 @@ class ConfigurationRun:
             run_wrk(app.url, workload, concurrency, self.plan.warmup_seconds, prefix + "w", ids)
         pids = {"app": app.pid, "moto": self.moto.child.pid, "collector": self.collector.pid}
         moto_log = self.moto.log_offset()
+        app_log = app.log_offset()  # the warm-up's commits are before it
         before = {k: procfs.cpu_seconds(p) for k, p in pids.items() if p is not None}
         load = run_wrk(app.url, workload, concurrency, self.plan.seconds, prefix, ids)
         # In-flight requests (at most `concurrency`) finish; their CPU is a rounding error.
@@ -191,14 +203,31 @@ class ConfigurationRun:
             moto_server_errors=self.moto.server_errors_since(moto_log),
             collector_cpu_ms_per_request=per_request.get("collector"),
         )
+        publish = ""
+        if workload in WRITE_WORKLOADS:
+            measurement.publish_delay = self.publish_delay(app, app_log)
+            delay = measurement.publish_delay
+            publish = (
+                f", publish delay p50 {_ms(delay['p50_ms'])} p99 {_ms(delay['p99_ms'])} ms "
+                f"({delay['missing']} of {delay['commits']} never published)"
+            )
         self.log(
             f"{name} {workload} c={concurrency}: {load.throughput:.0f} req/s, "
             f"p50 {load.latency_ms['p50']:.1f} p99 {load.latency_ms['p99']:.1f} ms, "
             f"errors {load.errors} (moto 5xx {measurement.moto_server_errors}), "
             f"app {per_request['app']:.2f} ms CPU/req "
             f"({measurement.app_cpu_cores:.2f} cores), moto {measurement.moto_cpu_cores:.2f} cores"
+            + publish
         )
         return measurement
+
+    def publish_delay(self, app: App, window_start: int) -> dict[str, Any]:
+        """Commit to SQS for the writes committed since `window_start` (the app log's offset
+        when the measured window began), until now: waits, up to the plan's limit, for each
+        commit's message (the app may publish after answering). Before the next reset."""
+        commits, _ = read_commits(app.log_path, window_start)
+        found = collect(commits, self.queue.receiver(), self.plan.publish_timeout_seconds)
+        return found.as_dict()
 
     def probe_event_loop(self, app: App, background: str = "signup") -> dict[str, Any]:
         """Health checks at c=1 while 32 connections of `background` wait on moto.
@@ -242,6 +271,17 @@ class ConfigurationRun:
         sample = procfs.sample(app.pid)
         result.rss_mb_after_load, result.peak_rss_mb = sample.rss_mb, sample.peak_rss_mb
         self.log(f"{result.name}: RSS {sample.rss_mb:.0f} MiB, peak {sample.peak_rss_mb:.0f}")
+
+
+def _queue_name(plan: Plan) -> str:
+    """The app's event queue: as the app reads it (its environment), else the default."""
+    variable = "LOGGER_APP_QUEUE_NAME"
+    found = dict(plan.app_env).get(variable) or os.environ.get(variable)
+    return found or str(Settings.model_fields["queue_name"].default)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def run_round(

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 from bench.emulator import SERVER_ERROR_MARKER
 from tests.collector.ecs_config import load
@@ -190,6 +190,14 @@ class App:
     @property
     def pid(self) -> int:
         return self.child.pid
+
+    @property
+    def log_path(self) -> Path:
+        """The app's stdout and stderr: its JSON log lines."""
+        return self.child.log_path
+
+    def log_offset(self) -> int:
+        return self.child.log_path.stat().st_size
 
     def stop(self) -> None:
         self.child.stop()
