@@ -57,8 +57,9 @@ TABLE_ACTIONS: dict[Process, dict[str, list[str]]] = {
             "dynamodb:Query",
             "dynamodb:UpdateItem",
         ],
-        # Events written in the same transaction as the data, published, then deleted.
-        "outbox": ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"],
+        # Events written in the same transaction as the data, published, then deleted in
+        # batches (BatchWriteItem of DeleteRequests; SendMessageBatch is sqs:SendMessage).
+        "outbox": ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query"],
     },
     Process.WORKER: {
         # Processed-event markers (conditional put) and the effects on patients.

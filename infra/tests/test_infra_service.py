@@ -37,7 +37,7 @@ API_TABLE_ACTIONS = {
         "dynamodb:Query",
         "dynamodb:UpdateItem",
     ],
-    "OutboxTable": ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"],
+    "OutboxTable": ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query"],
 }
 WORKER_TABLE_ACTIONS = {
     "OutboxTable": ["dynamodb:PutItem"],

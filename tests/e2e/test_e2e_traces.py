@@ -1,5 +1,5 @@
-"""The spans the collector exported: a sign-up's server span with its DynamoDB and SQS client
-spans in one trace, under X-Ray compatible trace ids."""
+"""The spans the collector exported: a sign-up's server span, its DynamoDB client span and its
+event's send span in one trace, under X-Ray compatible trace ids."""
 
 import time
 from collections.abc import Callable
@@ -31,12 +31,26 @@ def trace(
     return poll(lambda: [s for s in spans() if s.trace_id == trace_id], until=until)
 
 
+def _send_span(found: list[Span]) -> Span | None:
+    return next((s for s in found if s.kind == PRODUCER and s.name.startswith("send ")), None)
+
+
 def _complete_signup(found: list[Span]) -> bool:
     services = {s.aws_service for s in found}
-    return {"DynamoDB", "SQS"} <= services and any(s.kind == SERVER for s in found)
+    return (
+        "DynamoDB" in services
+        and _send_span(found) is not None
+        and any(s.kind == SERVER for s in found)
+    )
 
 
-def test_signup_server_dynamodb_and_sqs_spans_share_one_trace(
+def _ancestor(span: Span, by_id: dict[str, Span]) -> Span:
+    while span.parent_span_id in by_id:
+        span = by_id[span.parent_span_id]
+    return span
+
+
+def test_signup_server_dynamodb_and_publish_spans_share_one_trace(
     app: App, traffic: Traffic, spans: Callable[[], list[Span]]
 ) -> None:
     trace_id = signup_trace_id(app, traffic.signup.json()["patient_id"])
@@ -45,16 +59,30 @@ def test_signup_server_dynamodb_and_sqs_spans_share_one_trace(
     [server] = [s for s in found if s.kind == SERVER]
     assert server.attributes.get("http.route") == "/v1/signups"
     dynamodb = [s for s in found if s.aws_service == "DynamoDB"]
-    sqs = [s for s in found if s.aws_service == "SQS"]
     assert "TransactWriteItems" in {s.attributes.get("rpc.method") for s in dynamodb}
-    assert "SendMessage" in {s.attributes.get("rpc.method") for s in sqs}
-    assert {s.kind for s in dynamodb + sqs} <= {CLIENT, PRODUCER}
+    # The event leaves after the answer, in a batch: its send span still joins the request.
+    send = _send_span(found)
+    assert send is not None
+    assert send.attributes["messaging.system"] == "aws_sqs"
+    assert send.attributes["logger_app.event_type"] == "patient.signed_up"
     by_id = {s.span_id: s for s in found}
-    for client in dynamodb + sqs:
-        ancestor = client
-        while ancestor.parent_span_id in by_id:
-            ancestor = by_id[ancestor.parent_span_id]
-        assert ancestor == server, f"{client.name} does not descend from the server span"
+    for span in [*dynamodb, send, *(s for s in found if s.aws_service == "SQS")]:
+        assert span.kind in {CLIENT, PRODUCER}
+        assert _ancestor(span, by_id) == server, f"{span.name} does not descend from the server"
+
+
+def test_each_batch_send_is_traced_under_an_event_send_span(
+    traffic: Traffic, spans: Callable[[], list[Span]]
+) -> None:
+    def batch_sends(found: list[Span]) -> list[Span]:
+        return [s for s in found if s.attributes.get("rpc.method") == "SendMessageBatch"]
+
+    found = poll(spans, until=lambda found: bool(batch_sends(found)))
+    by_id = {s.span_id: s for s in found}
+    for batch in batch_sends(found):
+        parent = by_id[batch.parent_span_id]
+        assert parent.kind == PRODUCER
+        assert parent.name.startswith("send ")
 
 
 def test_trace_ids_are_xray_compatible(
