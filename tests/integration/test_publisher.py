@@ -1,6 +1,7 @@
 """The batch publisher, in-process against moto over real HTTP: batches of at most ten, one
 SendMessageBatch and one BatchWriteItem per batch, and a refused entry kept for the drain."""
 
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -111,3 +112,20 @@ def test_a_refused_entry_stays_for_the_drain_and_the_others_are_removed(
     assert late["body"]["id"] == refused_event
     assert late["body"]["data"]["id"] == ids[0]
     assert pending(client) == []
+
+
+def test_a_write_answers_at_its_commit_without_waiting_for_sqs(
+    faults: FaultProxy, make_client: AppFactory, queue: Callable[[], list[dict[str, Any]]]
+) -> None:
+    client = make_client()
+    faults.inject("AmazonSQS.SendMessageBatch", "slow", delay=3)
+
+    started = time.monotonic()
+    response = client.post("/v1/records", json=record())
+    answered = time.monotonic() - started
+    settle(client)
+
+    assert response.status_code == 201
+    assert answered < 2  # SQS takes 3 s to answer here
+    [message] = drain_queue(queue)
+    assert message["body"]["data"]["id"] == response.json()["id"]
