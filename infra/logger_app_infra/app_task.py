@@ -66,6 +66,7 @@ def app_environment(
         "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "cumulative",
         "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "fastapi",
         "OTEL_SEMCONV_STABILITY_OPT_IN": "http",
+        "OTEL_METRICS_EXEMPLAR_FILTER": "always_off",
     }
 
 

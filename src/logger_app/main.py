@@ -22,6 +22,7 @@ from logger_app.request_log import RequestLog
 from logger_app.routes import health, records, signups
 from logger_app.services import Services
 from logger_app.settings import Settings, get_settings
+from logger_app.trace_sampling import keep_failed_traces
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def __getattr__(name: str) -> FastAPI:
     # PEP 562: `logger_app.main:app`, made once, on first use.
     if name == "app":
+        # Here, not in create_app: only the served app exports through opentelemetry-instrument's
+        # processor (the tests' apps keep the span processors their tests installed).
+        keep_failed_traces(get_settings().traces_successful_per_second)
         application = create_app()
         globals()["app"] = application
         return application

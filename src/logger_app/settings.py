@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     # compromised) stops being accepted within this time, not at the next restart.
     auth_jwks_max_age_seconds: float = Field(default=3600.0, gt=0)
     auth_jwks_timeout_seconds: float = Field(default=3.0, gt=0)
+    # Traces (the API): every failed request's trace is exported, successful ones up to this
+    # many a second (bursts of ten seconds' worth); `inf` exports every trace. See
+    # logger_app/trace_sampling.py and BENCHMARKS.md (telemetry overhead).
+    traces_successful_per_second: float = Field(default=10.0, ge=0)
     # Local development only (`make run`): trust the key pair in this directory as the issuer.
     local_issuer_dir: Path | None = None
 
