@@ -12,7 +12,6 @@ as a child of the request's span: a trace shows how long its event took to leave
 """
 
 import asyncio
-import contextvars
 import logging
 import time
 from collections.abc import Sequence
@@ -24,17 +23,20 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from logger_app import metrics
 from logger_app.aws import AwsClients, AwsPermanentError, AwsUnavailableError, error_code
+from logger_app.batching import Batches
 from logger_app.clock import seconds_ago
 from logger_app.events import Event
-from logger_app.outbox import BACKLOG, Backlog, Outbox, age_seconds
+from logger_app.outbox import BACKLOG, BATCH_WRITE_LIMIT, Backlog, Outbox, age_seconds
 from logger_app.settings import Settings
+from logger_app.tracing import untraced
 
 logger = logging.getLogger(__name__)
 _tracer = trace.get_tracer(__name__)
 
 SEND_BATCH_LIMIT = 10  # SendMessageBatch's limit of messages per call
-# While SQS is slow, at most this many batches hold worker threads (the requests' writes need
-# them too) and at most this many events wait in memory; the rest wait in the outbox only.
+# While AWS is slow, at most this many batches of each kind hold worker threads (the requests'
+# writes need them too) and at most this many events wait in memory; the rest wait in the
+# outbox only.
 MAX_BATCHES_IN_FLIGHT = 4
 MAX_WAITING = 1_000
 _AWS_ERRORS = (AwsUnavailableError, AwsPermanentError)
@@ -71,10 +73,22 @@ class EventPublisher:
         self._outbox = outbox
         self._queue_name = settings.queue_name
         self._queue_url = settings.queue_url
-        self._linger_seconds = settings.publish_linger_ms / 1000
-        self._waiting: list[_Submitted] = []
-        self._timer: asyncio.TimerHandle | None = None
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._sends = Batches(
+            self._send_submitted,
+            size=SEND_BATCH_LIMIT,
+            linger_seconds=settings.publish_linger_ms / 1000,
+            max_in_flight=MAX_BATCHES_IN_FLIGHT,
+            max_waiting=MAX_WAITING,
+        )
+        # Removal apart from sending: a send's slot is free as soon as SQS has the events, and
+        # what is published while a removal is in flight is removed together, 25 to a call.
+        self._removals = Batches(
+            self._remove,
+            size=BATCH_WRITE_LIMIT,
+            linger_seconds=0,
+            max_in_flight=MAX_BATCHES_IN_FLIGHT,
+            max_waiting=MAX_WAITING,
+        )
 
     async def queue_url(self) -> str:
         if self._queue_url is None:
@@ -87,53 +101,18 @@ class EventPublisher:
     def submit(self, event: Event) -> None:
         """Publish a committed event soon, with the others submitted meanwhile.
 
-        Never waits and never raises: the event is already safe in the outbox.
+        Never waits and never raises: the event is already safe in the outbox (and when SQS
+        is slower than the writes and too many wait, the drain publishes it from there).
         """
-        if len(self._waiting) >= MAX_WAITING:
-            return  # SQS is slower than the writes: the drain publishes this one
-        self._waiting.append(_Submitted(event, otel_context.get_current(), time.time_ns()))
-        if len(self._waiting) >= SEND_BATCH_LIMIT:
-            self._send_waiting()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(
-                self._linger_seconds, self._send_waiting, context=contextvars.Context()
-            )
+        self._sends.add(_Submitted(event, otel_context.get_current(), time.time_ns()))
 
     async def flush(self) -> None:
-        """Send what is waiting now, and return when every batch has finished."""
-        while self._waiting or self._in_flight:
-            self._send_waiting()
-            await asyncio.wait(set(self._in_flight))
+        """Send what is waiting now, remove what was sent, and return when all is done."""
+        await self._sends.flush()
+        await self._removals.flush()
 
-    def _send_waiting(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        loop = asyncio.get_running_loop()
-        while self._waiting and len(self._in_flight) < MAX_BATCHES_IN_FLIGHT:
-            batch = self._waiting[:SEND_BATCH_LIMIT]
-            del self._waiting[:SEND_BATCH_LIMIT]
-            # A fresh context: the batch belongs to no one request's trace (each event's span
-            # names its own parent), whichever request filled it.
-            task = loop.create_task(self._publish_submitted(batch), context=contextvars.Context())
-            self._in_flight.add(task)
-            task.add_done_callback(self._batch_done)
-
-    def _batch_done(self, task: "asyncio.Task[None]") -> None:
-        self._in_flight.discard(task)
-        # Events held back by the limit on batches in flight go now; a partial batch that is
-        # still lingering keeps its timer.
-        if len(self._waiting) >= SEND_BATCH_LIMIT or (self._waiting and self._timer is None):
-            self._send_waiting()
-
-    async def _publish_submitted(self, batch: list[_Submitted]) -> None:
-        try:
-            refused = await self._publish(batch)
-        except Exception:
-            # A bug, not an outage; the events are still in the outbox for the drain.
-            logger.exception("publishing failed", extra={"event": "event.publish_error"})
-            return
-        for item, refusal in refused:
+    async def _send_submitted(self, batch: list[_Submitted]) -> None:
+        for item, refusal in await self._publish(batch):
             # Counted and logged once per event, here; the drain's retries are not.
             metrics.queue_publishes.add(1, {"event": item.event.type, "outcome": "failed"})
             _log_refusal(
@@ -145,7 +124,7 @@ class EventPublisher:
             )
 
     async def _publish(self, batch: Sequence[_Submitted]) -> list[tuple[_Submitted, Refusal]]:
-        """Send one batch, then remove from the outbox what SQS accepted; return the rest."""
+        """Send one batch and queue what SQS accepted for removal; return the rest."""
         spans = [
             _tracer.start_span(
                 f"send {self._queue_name}",
@@ -162,19 +141,20 @@ class EventPublisher:
             )
             for item in batch
         ]
-        # The AWS calls' own spans go under the first event's: one trace holds them.
+        # The SendMessageBatch span goes under the first event's: one trace holds it.
         with trace.use_span(spans[0], end_on_exit=False):
             refusals = await self._send([item.event for item in batch])
-            for span, refusal in zip(spans, refusals, strict=True):
-                if refusal is not None:
-                    span.set_status(Status(StatusCode.ERROR, refusal.code))
-                span.end()
-            published = [item.event for item, r in zip(batch, refusals, strict=True) if not r]
-            for event in published:
-                metrics.queue_publishes.add(1, {"event": event.type, "outcome": "published"})
-            if published:
-                await self._remove(published)
-        return [(item, r) for item, r in zip(batch, refusals, strict=True) if r is not None]
+        refused: list[tuple[_Submitted, Refusal]] = []
+        for item, span, refusal in zip(batch, spans, refusals, strict=True):
+            if refusal is None:
+                metrics.queue_publishes.add(1, {"event": item.event.type, "outcome": "published"})
+                # Not taken (too many waiting): still listed, published again by a drain.
+                self._removals.add(item.event)
+            else:
+                span.set_status(Status(StatusCode.ERROR, refusal.code))
+                refused.append((item, refusal))
+            span.end()
+        return refused
 
     async def _send(self, events: Sequence[Event]) -> list[Refusal | None]:
         """One SendMessageBatch; each event's refusal, in order (None: SQS has it)."""
@@ -201,9 +181,10 @@ class EventPublisher:
             )
         return refusals
 
-    async def _remove(self, published: Sequence[Event]) -> None:
+    async def _remove(self, published: list[Event]) -> None:
         try:
-            left = await self._outbox.remove(published)
+            with untraced():  # bookkeeping, like the drain's reads: no trace of its own
+                left = await self._outbox.remove(published)
         except _AWS_ERRORS as error:
             left, refusal = len(published), Refusal.from_error(error)
         else:
@@ -222,7 +203,9 @@ class EventPublisher:
         what fails now is tried again by the next drain.
         """
         try:
-            return await self._drain(older_than_seconds)
+            published = await self._drain(older_than_seconds)
+            await self._removals.flush()
+            return published
         except _AWS_ERRORS as error:
             _log_refusal(
                 Refusal.from_error(error),

@@ -1,5 +1,6 @@
 """The batch publisher, in-process against moto over real HTTP: batches of at most ten, one
-SendMessageBatch and one BatchWriteItem per batch, and a refused entry kept for the drain."""
+SendMessageBatch per batch, removals 25 to a BatchWriteItem, a refused entry kept for the
+drain, and a write that does not wait for SQS."""
 
 import time
 import uuid
@@ -69,7 +70,9 @@ def test_committed_events_leave_ten_to_a_call(
     )
     assert batch_sizes == [3] * 3 + [10] * 20
     assert counters.value(CALLS, **SEND_BATCH) == calls[0] + 3
-    assert counters.value(CALLS, **REMOVE_BATCH) == calls[1] + 3
+    # Removed up to 25 to a call, apart from the sends: what was published while a removal
+    # was in flight goes together.
+    assert 1 <= counters.value(CALLS, **REMOVE_BATCH) - calls[1] <= 3
     delivered = [message["body"]["id"] for message in drain_queue(queue)]
     assert sorted(delivered) == sorted(event.id for event in events)
     assert pending(client) == []
