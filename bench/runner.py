@@ -94,7 +94,7 @@ def measure_floors(moto: Moto, plan: Plan, log: Log) -> dict[str, dict[str, Any]
         **{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
         **AWS_TEST_ENV,
         **ISSUER_ENV,
-        "AWS_ENDPOINT_URL": moto.endpoint,
+        **moto.environment,
         "LOGGER_APP_LOG_LEVEL": "WARNING",
     }
     floors: dict[str, dict[str, Any]] = {}
@@ -135,13 +135,13 @@ class ConfigurationRun:
         self.plan = plan
         self.log = log
         self.tag = uuid.uuid4().hex[:8]
-        self.queue = QueueReader(moto.endpoint, _queue_name(plan))
+        self.queue = QueueReader(moto.sqs_endpoint, _queue_name(plan))
 
     def _app(self, generation: int) -> App:
         port = free_port()
         extra = dict(self.plan.app_env)
         otlp = self.collector.otlp_endpoint(extra.get("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"))
-        base = app_environment(self.moto.endpoint, otlp, extra)
+        base = app_environment(self.moto.environment, otlp, extra)
         return App(
             self.configuration.argv(port),
             self.configuration.environment(base),
@@ -177,7 +177,13 @@ class ConfigurationRun:
             )
         if self.plan.warmup_seconds > 0:
             run_wrk(app.url, workload, concurrency, self.plan.warmup_seconds, prefix + "w", ids)
-        pids = {"app": app.pid, "moto": self.moto.child.pid, "collector": self.collector.pid}
+        dynamodb_pid, sqs_pid = self.moto.pids
+        pids = {
+            "app": app.pid,
+            "moto": dynamodb_pid,
+            "moto_sqs": sqs_pid,
+            "collector": self.collector.pid,
+        }
         moto_log = self.moto.log_offset()
         app_log = app.log_offset()  # the warm-up's commits are before it
         before = {k: procfs.cpu_seconds(p) for k, p in pids.items() if p is not None}
@@ -185,6 +191,7 @@ class ConfigurationRun:
         # In-flight requests (at most `concurrency`) finish; their CPU is a rounding error.
         time.sleep(self.plan.settle_seconds)
         cpu = {k: procfs.cpu_seconds(p) - before[k] for k, p in pids.items() if p is not None}
+        cpu["moto"] += cpu.pop("moto_sqs")  # both emulators: "moto cores" in the report
         per_request = {k: v * 1000 / max(load.requests, 1) for k, v in cpu.items()}
         measurement = Measurement(
             configuration=name,
@@ -327,7 +334,7 @@ def run(plan: Plan, workdir: Path, log: Log = _log) -> dict[str, Any]:
     try:
         moto.start()
         collector.start()
-        log(f"moto on {moto.endpoint}, collector on {collector.otlp_endpoint()}")
+        log(f"moto: {moto.environment}, collector on {collector.otlp_endpoint()}")
         floor_rounds: list[dict[str, dict[str, Any]]] = []
         config_rounds: list[list[dict[str, Any]]] = []
         for round_number in range(1, plan.rounds + 1):

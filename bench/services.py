@@ -3,6 +3,7 @@ moto's server, a remote-write sink, the collector, and the app under test."""
 
 import http.client
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -14,52 +15,81 @@ import yaml
 from bench.emulator import SERVER_ERROR_MARKER
 from tests.collector.ecs_config import load
 from tests.collector.otelcol import build_collector
-from tests.e2e.app import bootstrap
 from tests.e2e.local_config import LocalEndpoints, derive
 from tests.e2e.processes import ManagedProcess
-from tests.support import AWS_TEST_ENV, ISSUER_ENV, free_port, reset_moto, wait_for_http
+from tests.support import AWS_TEST_ENV, BIN, ISSUER_ENV, free_port, reset_moto, wait_for_http
 
 REPO = Path(__file__).resolve().parents[1]
 _SERVER_ERROR = SERVER_ERROR_MARKER.encode()
 
 
 class Moto:
-    """moto's server (bench/emulator.py): the AWS emulator, reset and bootstrapped before each
-    measurement so that its tables stay small."""
+    """moto's servers (bench/emulator.py) as AWS: one process for DynamoDB and one for SQS,
+    reset and bootstrapped before each measurement so that the tables stay small.
+
+    Two processes because AWS runs the two services apart, while one moto process serves one
+    request at a time: with one process, an SQS call would wait behind every DynamoDB
+    transaction in flight, which AWS never makes it do.
+    """
 
     def __init__(self, workdir: Path, locked: bool = True, werkzeug: bool = False) -> None:
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        argv = [sys.executable, "-m", "bench.emulator", str(self.port)]
-        argv += [] if locked else ["--no-lock"]
-        argv += ["--werkzeug"] if werkzeug else []
-        self.child = ManagedProcess(
-            "moto",
-            argv,
-            workdir / "moto.log",
-            env={**os.environ, "MOTO_PORT": str(self.port)},
-        )
+        self._children: dict[str, ManagedProcess] = {}
+        self._endpoints: dict[str, str] = {}
+        for service in ("dynamodb", "sqs"):
+            port = free_port()
+            argv = [sys.executable, "-m", "bench.emulator", str(port)]
+            argv += [] if locked else ["--no-lock"]
+            argv += ["--werkzeug"] if werkzeug else []
+            self._endpoints[service] = f"http://127.0.0.1:{port}"
+            self._children[service] = ManagedProcess(
+                f"moto-{service}",
+                argv,
+                workdir / f"moto-{service}.log",
+                env={**os.environ, "MOTO_PORT": str(port)},
+            )
+        self.endpoint = self._endpoints["dynamodb"]
+        self.sqs_endpoint = self._endpoints["sqs"]
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """What points boto3 (the app's, the floor's, `logger-app bootstrap`'s) at them."""
+        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ENDPOINT_URL_SQS": self.sqs_endpoint}
+
+    @property
+    def pids(self) -> list[int]:
+        return [child.pid for child in self._children.values()]
 
     def start(self) -> None:
-        self.child.start()
-        wait_for_http(self.endpoint + "/moto-api/")
+        for service, child in self._children.items():
+            child.start()
+            wait_for_http(self._endpoints[service] + "/moto-api/")
 
     def reset(self) -> None:
         """Forget every table, item and message, then create the tables and queues again."""
-        reset_moto(self.endpoint)
-        bootstrap(self.endpoint)
+        for endpoint in self._endpoints.values():
+            reset_moto(endpoint)
+        subprocess.run(
+            [str(BIN / "logger-app"), "bootstrap"],
+            env={**os.environ, **AWS_TEST_ENV, **self.environment},
+            check=True,
+            timeout=60,
+        )
 
-    def log_offset(self) -> int:
-        return self.child.log_path.stat().st_size
+    def log_offset(self) -> dict[str, int]:
+        return {name: child.log_path.stat().st_size for name, child in self._children.items()}
 
-    def server_errors_since(self, offset: int) -> int:
-        """5xx answers moto gave since `offset` (bench/emulator.py logs each)."""
-        with self.child.log_path.open("rb") as log:
-            log.seek(offset)
-            return log.read().count(_SERVER_ERROR)
+    def server_errors_since(self, offsets: Mapping[str, int]) -> int:
+        """5xx answers the emulators gave since `offsets` (bench/emulator.py logs each)."""
+        errors = 0
+        for name, child in self._children.items():
+            with child.log_path.open("rb") as log:
+                log.seek(offsets[name])
+                errors += log.read().count(_SERVER_ERROR)
+        return errors
 
     def stop(self) -> None:
-        self.child.stop()
+        for child in self._children.values():
+            child.stop()
 
 
 # Components that read the ECS task metadata endpoint: nothing serves it here, and what they
@@ -144,13 +174,13 @@ class Collector:
 
 
 def app_environment(
-    aws_endpoint: str, otlp_endpoint: str, extra: Mapping[str, str]
+    aws_endpoints: Mapping[str, str], otlp_endpoint: str, extra: Mapping[str, str]
 ) -> dict[str, str]:
     """The production defaults of `logger-app serve` (no test-speed export intervals)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     env.update(AWS_TEST_ENV)
     env.update(ISSUER_ENV)  # the requests carry tokens from the tests' local issuer
-    env["AWS_ENDPOINT_URL"] = aws_endpoint
+    env.update(aws_endpoints)
     env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp_endpoint
     env.update(extra)
     return env

@@ -92,8 +92,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     bootstrap_parser.add_argument(
         "--endpoint-url",
-        default=os.environ.get("AWS_ENDPOINT_URL"),
-        help="AWS endpoint, e.g. the emulator's http://127.0.0.1:5000 (default: AWS_ENDPOINT_URL)",
+        help="AWS endpoint, e.g. the emulator's http://127.0.0.1:5000 (default: as boto3 reads "
+        "AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>)",
     )
 
     token_parser = commands.add_parser(
