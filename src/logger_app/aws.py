@@ -3,7 +3,7 @@
 import functools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -133,11 +133,20 @@ class AwsPermanentError(Exception):
         return cls(service, error_code(error), message[:300])
 
 
+# Worker threads for the background's AWS calls (publishing, the outbox), apart from the
+# requests': under load an event's publication does not queue behind the requests' writes.
+BACKGROUND_CONCURRENCY = 8
+
+
 @dataclass(frozen=True)
 class AwsClients:
     dynamodb: "DynamoDBClient"
     sqs: "SQSClient"
     limiter: anyio.CapacityLimiter
+
+    def for_background(self) -> "AwsClients":
+        """The same clients, calling in the background's own worker threads."""
+        return replace(self, limiter=anyio.CapacityLimiter(BACKGROUND_CONCURRENCY))
 
     async def call(self, service: str, operation: Callable[..., T], /, **kwargs: Any) -> T:
         """Run a blocking boto3 call in the worker threads; the event loop never waits on it.
@@ -180,7 +189,7 @@ def create_clients(settings: Settings) -> AwsClients:
         connect_timeout=settings.aws_connect_timeout_seconds,
         read_timeout=settings.aws_read_timeout_seconds,
         retries={"mode": "standard", "total_max_attempts": settings.aws_max_attempts},
-        max_pool_connections=settings.aws_concurrency,
+        max_pool_connections=settings.aws_concurrency + BACKGROUND_CONCURRENCY,
     )
     session = boto3.session.Session()
     return AwsClients(

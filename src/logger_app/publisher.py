@@ -39,6 +39,9 @@ SEND_BATCH_LIMIT = 10  # SendMessageBatch's limit of messages per call
 # outbox only.
 MAX_BATCHES_IN_FLIGHT = 4
 MAX_WAITING = 1_000
+# Nobody waits for a removal (a drain only looks at entries 10 s old), so it can wait longer
+# than a send for company: under load, one BatchWriteItem for many events.
+REMOVAL_LINGER_SECONDS = 0.1
 _AWS_ERRORS = (AwsUnavailableError, AwsPermanentError)
 
 
@@ -81,11 +84,11 @@ class EventPublisher:
             max_waiting=MAX_WAITING,
         )
         # Removal apart from sending: a send's slot is free as soon as SQS has the events, and
-        # what is published while a removal is in flight is removed together, 25 to a call.
+        # the events published within REMOVAL_LINGER_SECONDS are removed together, 25 to a call.
         self._removals = Batches(
             self._remove,
             size=BATCH_WRITE_LIMIT,
-            linger_seconds=0,
+            linger_seconds=REMOVAL_LINGER_SECONDS,
             max_in_flight=MAX_BATCHES_IN_FLIGHT,
             max_waiting=MAX_WAITING,
         )

@@ -24,8 +24,9 @@ class Services:
     @classmethod
     def create(cls, settings: Settings) -> "Services":
         clients = create_clients(settings)
-        outbox = Outbox(clients, settings.outbox_table)
-        publisher = EventPublisher(clients, settings, outbox)
+        background = clients.for_background()
+        outbox = Outbox(background, settings.outbox_table)
+        publisher = EventPublisher(background, settings, outbox)
         return cls(
             settings=settings,
             clients=clients,

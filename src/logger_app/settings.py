@@ -31,8 +31,9 @@ class Settings(BaseSettings):
     environment: str = "local"
     log_level: LogLevel = "INFO"
     max_body_bytes: int = Field(default=65_536, gt=0)
-    # One number sizes both the thread pool running boto3 calls and botocore's connection pool,
-    # so no thread ever waits for a connection while holding a thread.
+    # One number sizes both the requests' share of the threads running boto3 calls and
+    # botocore's connection pool (which also counts the background's threads,
+    # aws.BACKGROUND_CONCURRENCY), so no thread ever waits for a connection while holding one.
     aws_concurrency: int = Field(default=32, gt=0, le=256)
     aws_connect_timeout_seconds: float = Field(default=2.0, gt=0)
     aws_read_timeout_seconds: float = Field(default=5.0, gt=0)

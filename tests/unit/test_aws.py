@@ -1,7 +1,13 @@
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
-from logger_app.aws import Failure, classify, create_clients, error_code
+from logger_app.aws import (
+    BACKGROUND_CONCURRENCY,
+    Failure,
+    classify,
+    create_clients,
+    error_code,
+)
 from logger_app.settings import Settings
 
 
@@ -53,8 +59,14 @@ def test_one_classification_of_aws_errors(error: Exception, failure: Failure) ->
 def test_thread_pool_and_connection_pool_are_sized_together() -> None:
     clients = create_clients(Settings(region="eu-west-1", aws_concurrency=17))
 
+    background = clients.for_background()
+
     assert clients.limiter.total_tokens == 17
-    assert clients.dynamodb.meta.config.max_pool_connections == 17
-    assert clients.sqs.meta.config.max_pool_connections == 17
+    assert background.limiter.total_tokens == BACKGROUND_CONCURRENCY
+    assert background.limiter is not clients.limiter
+    # A connection for every thread, the requests' and the background's.
+    pool = 17 + BACKGROUND_CONCURRENCY
+    assert clients.dynamodb.meta.config.max_pool_connections == pool
+    assert clients.sqs.meta.config.max_pool_connections == pool
     assert clients.dynamodb.meta.config.retries["mode"] == "standard"
     assert clients.dynamodb.meta.region_name == "eu-west-1"
