@@ -146,6 +146,7 @@ def test_app_environment_follows_the_telemetry_contract(prod: LoggerAppStacks) -
         "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "cumulative",
         "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "fastapi",
         "OTEL_SEMCONV_STABILITY_OPT_IN": "http",
+        "OTEL_METRICS_EXEMPLAR_FILTER": "always_off",
         "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=prod",
     }
     assert "RecordsTable" in str(env["LOGGER_APP_RECORDS_TABLE"])
