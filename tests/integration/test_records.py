@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.integration.conftest import Counters
+from tests.integration.conftest import Counters, settle
 
 PATIENT_ID = str(uuid.uuid4())
 
@@ -17,6 +17,7 @@ def test_create_then_read_back_by_id_and_timestamp(
     client: TestClient, queue: Callable[[], list[dict[str, Any]]]
 ) -> None:
     created = client.post("/v1/records", json=record(details="Patient called about results"))
+    settle(client)
 
     assert created.status_code == 201
     body = created.json()

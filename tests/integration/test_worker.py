@@ -221,6 +221,7 @@ def test_a_failed_delete_neither_drops_the_batch_nor_its_count(
 ) -> None:
     client = make_client()
     patients = [client.post("/v1/signups", json=new_patient()).json()["patient_id"] for _ in "ab"]
+    settle(client)
     faults.inject("AmazonSQS.DeleteMessage", "error500")
     worker = Worker(Settings(worker_wait_seconds=1, worker_retry_delay_seconds=0))
     before = counters.value(
