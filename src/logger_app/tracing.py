@@ -1,9 +1,5 @@
 """The few places the service touches the trace itself; spans come from auto-instrumentation."""
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-
-from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import format_span_id, format_trace_id
@@ -28,16 +24,6 @@ def trace_context_headers() -> dict[str, str]:
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return carrier
-
-
-@contextmanager
-def continuing(headers: Mapping[str, str]) -> Iterator[None]:
-    """Make the context described by propagation headers the current one."""
-    token = otel_context.attach(propagate.extract(headers))
-    try:
-        yield
-    finally:
-        otel_context.detach(token)
 
 
 # Background polling that finds nothing should not make a trace every few seconds.
