@@ -2,10 +2,10 @@
 event leaves a few milliseconds later, in a batch with the events of other requests.
 
 An event submitted waits at most the linger, or until nine others join it, then goes to SQS in
-one ``SendMessageBatch``; the events SQS accepted are then removed from the outbox in one
-``BatchWriteItem``. Whatever was not sent (SQS down, one entry refused, the process killed while
-the event waited) is still in the outbox, where the drain finds it: at start-up, every few
-seconds, and at shutdown after the last batch.
+one ``SendMessageBatch``; the events SQS accepted are then removed from the outbox in batches of
+their own (up to 25 per ``BatchWriteItem``). Whatever was not sent (SQS down, one entry refused,
+the process killed while the event waited) is still in the outbox, where the drain finds it: at
+start-up, every few seconds, and at shutdown after the last batch.
 
 Each event's ``send`` span starts when its transaction committed and ends when SQS accepted it,
 as a child of the request's span: a trace shows how long its event took to leave.
@@ -14,7 +14,7 @@ as a child of the request's span: a trace shows how long its event took to leave
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from opentelemetry import context as otel_context
@@ -223,13 +223,10 @@ class EventPublisher:
         published = 0
         backlog = Backlog()
         refusal: Refusal | None = None
-        batch: list[Event] = []
-
-        async def publish_batch() -> None:
-            nonlocal published, refusal
-            if refusal is not None:
-                left = batch
-            else:
+        pending = self._outbox.pending(seconds_ago(older_than_seconds))
+        async for batch in _batched(pending, SEND_BATCH_LIMIT):
+            left = batch
+            if refusal is None:
                 # The late publish joins the trace of the request that wrote the event.
                 now = time.time_ns()
                 submitted = [_Submitted(e, propagate.extract(e.trace_context), now) for e in batch]
@@ -241,14 +238,6 @@ class EventPublisher:
             backlog.pending += len(left)
             for event in left:
                 backlog.oldest_age_seconds = max(backlog.oldest_age_seconds, age_seconds(event))
-            batch.clear()
-
-        async for event in self._outbox.pending(seconds_ago(older_than_seconds)):
-            batch.append(event)
-            if len(batch) == SEND_BATCH_LIMIT:
-                await publish_batch()
-        if batch:
-            await publish_batch()
 
         BACKLOG.pending, BACKLOG.oldest_age_seconds = backlog.pending, backlog.oldest_age_seconds
         if published:
@@ -272,6 +261,17 @@ class EventPublisher:
         while True:
             await self.drain(older_than_seconds)
             await asyncio.sleep(interval_seconds)
+
+
+async def _batched(events: AsyncIterator[Event], size: int) -> AsyncIterator[list[Event]]:
+    batch: list[Event] = []
+    async for event in events:
+        batch.append(event)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _log_refusal(refusal: Refusal, message: str, **fields: str) -> None:
