@@ -89,6 +89,33 @@ def test_bad_settings_stop_the_process_naming_the_variable() -> None:
     assert "Traceback" not in result.stderr
 
 
+def pending_events() -> list[dict[str, Any]]:
+    outbox = boto3.client("dynamodb").scan(TableName="logger-app-outbox")["Items"]
+    return [item for item in outbox if item["pk"]["S"].startswith("pending#")]
+
+
+def consume(queue_url: str, expected: int, seconds: float) -> int:
+    """Everything a worker receives within the time, and one more poll for any extra."""
+    worker = Worker(
+        Settings(worker_wait_seconds=1, worker_retry_delay_seconds=0), queue_url=queue_url
+    )
+    consumed, deadline = 0, time.monotonic() + seconds
+    while consumed < expected and time.monotonic() < deadline:
+        consumed += worker.poll_once()
+    return consumed + worker.poll_once()
+
+
+def welcomed(patient_ids: list[str]) -> bool:
+    dynamodb = boto3.client("dynamodb")
+    return all(
+        "welcomed_at"
+        in dynamodb.get_item(
+            TableName="logger-app-patients", Key={"pk": {"S": "patient#" + patient_id}}
+        )["Item"]
+        for patient_id in patient_ids
+    )
+
+
 def test_no_event_is_lost_when_sqs_is_down_and_the_process_dies(
     faults: FaultProxy, aws: str
 ) -> None:
@@ -105,54 +132,18 @@ def test_no_event_is_lost_when_sqs_is_down_and_the_process_dies(
 
     faults.clear()
     with app_process(environment):  # drains the outbox once entries are 10 s old
-        worker = Worker(
-            Settings(worker_wait_seconds=1, worker_retry_delay_seconds=0), queue_url=aws
-        )
-        consumed = 0
-        deadline = time.monotonic() + 10 + 5 + 10  # min age + drain interval + slack
-        while consumed < sign_ups and time.monotonic() < deadline:
-            consumed += worker.poll_once()
-        consumed += worker.poll_once()  # anything beyond N would show here
+        consumed = consume(aws, sign_ups, seconds=10 + 5 + 10)  # min age + interval + slack
 
     assert consumed == sign_ups
-    dynamodb = boto3.client("dynamodb")
-    for patient_id in patient_ids:
-        item = dynamodb.get_item(
-            TableName="logger-app-patients", Key={"pk": {"S": "patient#" + patient_id}}
-        )["Item"]
-        assert "welcomed_at" in item
-    outbox = dynamodb.scan(TableName="logger-app-outbox")["Items"]
-    assert not [item for item in outbox if item["pk"]["S"].startswith("pending#")]
+    assert welcomed(patient_ids)
+    assert pending_events() == []
+    outbox = boto3.client("dynamodb").scan(TableName="logger-app-outbox")["Items"]
     assert len([item for item in outbox if item["pk"]["S"].startswith("processed#")]) == sign_ups
 
 
 # Batches wait a whole second here, so that each test's requests are answered while their
 # events are still waiting in the process.
 LINGERING = {"LOGGER_APP_PUBLISH_LINGER_MS": "1000"}
-
-
-def pending_events() -> list[dict[str, Any]]:
-    outbox = boto3.client("dynamodb").scan(TableName="logger-app-outbox")["Items"]
-    return [item for item in outbox if item["pk"]["S"].startswith("pending#")]
-
-
-def consume(worker: Worker, expected: int, seconds: float) -> int:
-    """Everything the worker receives within the time, and one more poll for any extra."""
-    consumed, deadline = 0, time.monotonic() + seconds
-    while consumed < expected and time.monotonic() < deadline:
-        consumed += worker.poll_once()
-    return consumed + worker.poll_once()
-
-
-def welcomed(patient_ids: list[str]) -> bool:
-    dynamodb = boto3.client("dynamodb")
-    return all(
-        "welcomed_at"
-        in dynamodb.get_item(
-            TableName="logger-app-patients", Key={"pk": {"S": "patient#" + patient_id}}
-        )["Item"]
-        for patient_id in patient_ids
-    )
 
 
 def test_sqs_down_for_a_burst_of_writes_then_back_publishes_each_event_once(
@@ -178,11 +169,8 @@ def test_sqs_down_for_a_burst_of_writes_then_back_publishes_each_event_once(
             time.sleep(0.05)
         assert outage.hits >= 2
         faults.clear()
-        worker = Worker(
-            Settings(worker_wait_seconds=1, worker_retry_delay_seconds=0), queue_url=aws
-        )
         # The drain takes over once the events are 10 s old (the production minimum age).
-        consumed = consume(worker, sign_ups, seconds=10 + 1 + 10)
+        consumed = consume(aws, sign_ups, seconds=10 + 1 + 10)
 
     assert consumed == sign_ups  # each once: no event lost, none sent twice
     assert welcomed(patient_ids)
@@ -203,10 +191,7 @@ def test_events_waiting_for_their_batch_when_the_process_dies_are_published_at_r
     assert sends.hits == 0
     assert len(pending_events()) == 3
     with app_process({**environment, "LOGGER_APP_OUTBOX_MIN_AGE_SECONDS": "0"}):
-        worker = Worker(
-            Settings(worker_wait_seconds=1, worker_retry_delay_seconds=0), queue_url=aws
-        )
-        consumed = consume(worker, 3, seconds=15)  # published by the start-up drain
+        consumed = consume(aws, 3, seconds=15)  # published by the start-up drain
 
     assert consumed == 3
     assert welcomed(patient_ids)
