@@ -47,8 +47,14 @@ class Moto:
                 workdir / f"moto-{service}.log",
                 env={**os.environ, "MOTO_PORT": str(port)},
             )
-        self.endpoint = self._endpoints["dynamodb"]
-        self.sqs_endpoint = self._endpoints["sqs"]
+
+    @property
+    def endpoint(self) -> str:
+        return self._endpoints["dynamodb"]
+
+    @property
+    def sqs_endpoint(self) -> str:
+        return self._endpoints["sqs"]
 
     @property
     def environment(self) -> dict[str, str]:
