@@ -3,7 +3,6 @@ moto's server, a remote-write sink, the collector, and the app under test."""
 
 import http.client
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -15,9 +14,10 @@ import yaml
 from bench.emulator import SERVER_ERROR_MARKER
 from tests.collector.ecs_config import load
 from tests.collector.otelcol import build_collector
+from tests.e2e.app import bootstrap
 from tests.e2e.local_config import LocalEndpoints, derive
 from tests.e2e.processes import ManagedProcess
-from tests.support import AWS_TEST_ENV, BIN, ISSUER_ENV, free_port, reset_moto, wait_for_http
+from tests.support import AWS_TEST_ENV, ISSUER_ENV, free_port, reset_moto, wait_for_http
 
 REPO = Path(__file__).resolve().parents[1]
 _SERVER_ERROR = SERVER_ERROR_MARKER.encode()
@@ -74,12 +74,7 @@ class Moto:
         """Forget every table, item and message, then create the tables and queues again."""
         for endpoint in self._endpoints.values():
             reset_moto(endpoint)
-        subprocess.run(
-            [str(BIN / "logger-app"), "bootstrap"],
-            env={**os.environ, **AWS_TEST_ENV, **self.environment},
-            check=True,
-            timeout=60,
-        )
+        bootstrap(self.endpoint, sqs_endpoint=self.sqs_endpoint)
 
     def log_offset(self) -> dict[str, int]:
         return {name: child.log_path.stat().st_size for name, child in self._children.items()}

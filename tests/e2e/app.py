@@ -28,8 +28,11 @@ PER_TASK_LABELS = {
 }
 
 
-def bootstrap(aws_endpoint: str) -> None:
+def bootstrap(aws_endpoint: str, sqs_endpoint: str | None = None) -> None:
+    """`logger-app bootstrap` against the emulator (SQS on its own one when given)."""
     env = {**os.environ, **AWS_TEST_ENV, "AWS_ENDPOINT_URL": aws_endpoint}
+    if sqs_endpoint is not None:
+        env["AWS_ENDPOINT_URL_SQS"] = sqs_endpoint
     subprocess.run([str(BIN / "logger-app"), "bootstrap"], env=env, check=True, timeout=60)
 
 
