@@ -22,7 +22,15 @@ from tests.log_router.router import (
     build_fluent_bit,
     router_environment,
 )
-from tests.support import AWS_TEST_ENV, BIN, app_process, auth_headers, free_port, moto_server
+from tests.support import (
+    AWS_TEST_ENV,
+    BIN,
+    app_process,
+    auth_headers,
+    free_port,
+    moto_server,
+    stop_process,
+)
 
 CLOUDWATCH_LOG_GROUP = "logger-app-test-durable"
 
@@ -139,8 +147,7 @@ def cloudwatch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudWatchT
         logs_client(target).create_log_group(logGroupName=CLOUDWATCH_LOG_GROUP)
         yield target
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=10)
+        stop_process(server)
 
 
 def logs_client(target: CloudWatchTarget) -> Any:
