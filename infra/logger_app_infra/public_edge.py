@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -23,7 +23,7 @@ from constructs import Construct
 from .app_task import APP_CONTAINER
 from .config import DeploymentConfig
 from .load_balancers import hardened_load_balancer
-from .log_groups import encrypted_log_group
+from .log_groups import encrypted_log_group, log_group_arn
 from .nag import suppress
 from .ports import APP_PORT
 from .removal import NAMED
@@ -265,12 +265,7 @@ class PublicEdge(Construct):
         # A fixed name: kept on deletion, but removed if its first create rolls back (removal.py).
         log_group.apply_removal_policy(NAMED)
         # The log group's GetAtt Arn ends in ':*', which WAF refuses: name the group itself.
-        destination = Stack.of(self).format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=log_group.log_group_name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        destination = log_group_arn(Stack.of(self), log_group.log_group_name)
         wafv2.CfnLoggingConfiguration(
             self,
             "WafLogging",
