@@ -74,6 +74,10 @@ class AccessStack(Stack):
             server_certificate_arn=config.vpn_server_certificate_arn,
             client_certificate_arn=config.vpn_client_certificate_arn,
             user_based_authentication=user_based,
+            # Stated: left unset, the endpoint has no portal (CloudFormation's default) while
+            # CDK still outputs a portal URL for it. Configurations are handed out with the
+            # certificates (docs/deployment.md), so no portal is needed.
+            self_service_portal=False,
             authorize_all_users_to_vpc_cidr=False,
             split_tunnel=True,
             dns_servers=[config.vpc_dns_server],
