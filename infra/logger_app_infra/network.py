@@ -96,6 +96,13 @@ class NetworkStack(Stack):
             },
         )
 
+        # Only the public API edge's load balancer (publicApiCertificateArn) uses the public
+        # subnets from another stack. Exported with or without it: CloudFormation refuses to
+        # delete an export that a consumer's current template still imports, so an export that
+        # went with the input would make turning the edge off undeployable.
+        for subnet in self.vpc.public_subnets:
+            self.export_value(subnet.subnet_id)
+
         private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
         for name, service in _INTERFACE_ENDPOINTS.items():
             self.vpc.add_interface_endpoint(
