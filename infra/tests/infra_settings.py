@@ -87,7 +87,6 @@ OPTIONAL_INPUTS: dict[str, tuple[str, ...]] = {
             "availabilityZones",
             "companyTimeZone",
             "apiClients",
-            "vpcCidr",
             "vpnClientCidr",
         )
     },
@@ -112,6 +111,9 @@ TURNED_OFF: dict[str, tuple[dict[str, str], dict[str, str]]] = {
         without(STAGING_FULL_CONTEXT, ("dataRemovalPolicy",)),
     ),
 }
+
+# vpcCidr is fixed once an environment exists (it replaces the VPC): changed, not turned off.
+VPC_CIDR_CHANGED = (FULL_CONTEXT, without(FULL_CONTEXT, ("vpcCidr",)))
 
 # Where the repository's shared files (otel-collector.yaml) are read from.
 REPO = Path(os.environ.get("INFRA_TEST_REPO_ROOT", str(REPO_ROOT)))

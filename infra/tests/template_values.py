@@ -231,6 +231,39 @@ class TemplateValues:
             return self.render(stack, self.templates[stack]["Mappings"][name][top][second])
         raise ValueError(f"{function} is not rendered here: add it to TemplateValues.render")
 
+    def resolve(self, stack: str, value: Any) -> Any:
+        """A whole property (objects and lists of values) rendered."""
+        if isinstance(value, dict) and not (len(value) == 1 and _is_function(next(iter(value)))):
+            return {key: self.resolve(stack, item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(stack, item) for item in value]
+        return None if value is None else self.render(stack, value)
+
+    def referenced(self, stack: str, value: Any) -> Iterator[tuple[str, str]]:
+        """(stack, logical id) of every resource a value names, imports followed to the
+        resource that exports them."""
+        if isinstance(value, dict):
+            if "Ref" in value and value["Ref"] in self.templates[stack]["Resources"]:
+                yield stack, value["Ref"]
+            elif "Fn::GetAtt" in value:
+                yield stack, value["Fn::GetAtt"][0]
+            elif "Fn::ImportValue" in value:
+                producer, exported = self.exports[str(value["Fn::ImportValue"])]
+                yield from self.referenced(producer, exported)
+            elif "Fn::Sub" in value:
+                text = (
+                    value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
+                )
+                for name in _SUB_VARIABLE.findall(text):
+                    logical_id = name.split(".")[0]
+                    if logical_id in self.templates[stack]["Resources"]:
+                        yield stack, logical_id
+            for item in value.values():
+                yield from self.referenced(stack, item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from self.referenced(stack, item)
+
     def arns(self) -> Iterator[FoundArn]:
         """Every ARN the templates pass to AWS: in resource properties and outputs."""
         for stack, template in self.templates.items():
