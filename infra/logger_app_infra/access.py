@@ -5,7 +5,14 @@ All security groups live here, with every rule between them, so the stacks that 
 reference this stack only (no cycle between the service and the observability stacks):
 staff -> VPN -> ALB -> API tasks -> Loki <- Grafana <- VPN <- staff; worker tasks -> Loki.
 With grafanaCertificateArn staff reach Grafana only through its HTTPS load balancer:
-VPN -> Grafana ALB (443) -> Grafana.
+VPN -> Grafana ALB (443) -> Grafana. With publicApiCertificateArn: internet -> public API ALB
+(443, 80) -> API tasks.
+
+The groups of the two optional load balancers exist, and stay exported, whether or not their
+input is set; only their rules follow it. Another stack's template imports a group while its
+load balancer exists, and CloudFormation refuses to delete an export that is still imported
+(the exporting stack is updated first), so a group that came and went with its input would
+make turning the input off undeployable.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from constructs import Construct
 
 from .config import DeploymentConfig
 from .log_groups import encrypted_log_group
+from .nag import suppress
 from .ports import APP_PORT, GRAFANA_PORT, LOKI_PORT
 
 
@@ -42,7 +50,11 @@ class AccessStack(Stack):
             allow_all_outbound=False,
         )
         self.alb_listener_port = 443 if config.alb_certificate_arn else 80
-        self._security_groups(vpc, https_grafana=config.grafana_certificate_arn is not None)
+        self._security_groups(
+            vpc,
+            https_grafana=config.grafana_certificate_arn is not None,
+            public_edge=config.public_api_certificate_arn is not None,
+        )
 
         self.endpoint: ec2.ClientVpnEndpoint | None = None
         if not config.vpn_enabled:
@@ -74,6 +86,10 @@ class AccessStack(Stack):
             server_certificate_arn=config.vpn_server_certificate_arn,
             client_certificate_arn=config.vpn_client_certificate_arn,
             user_based_authentication=user_based,
+            # Stated: left unset, the endpoint has no portal (CloudFormation's default) while
+            # CDK still outputs a portal URL for it. Configurations are handed out with the
+            # certificates (docs/deployment.md), so no portal is needed.
+            self_service_portal=False,
             authorize_all_users_to_vpc_cidr=False,
             split_tunnel=True,
             dns_servers=[config.vpc_dns_server],
@@ -100,7 +116,7 @@ class AccessStack(Stack):
             description="Amazon-provided DNS resolver",
         )
 
-    def _security_groups(self, vpc: ec2.IVpc, *, https_grafana: bool) -> None:
+    def _security_groups(self, vpc: ec2.IVpc, *, https_grafana: bool, public_edge: bool) -> None:
         def group(
             construct_id: str, description: str, allow_all_outbound: bool
         ) -> ec2.SecurityGroup:
@@ -119,6 +135,20 @@ class AccessStack(Stack):
         # Loki and Grafana call S3, EFS, AMP, X-Ray and CloudWatch: no useful egress bound.
         self.loki_security_group = group("LokiSecurityGroup", "Loki", True)
         self.grafana_security_group = group("GrafanaSecurityGroup", "Grafana", True)
+        # The optional load balancers' groups: always there, always exported (module docstring).
+        self.grafana_load_balancer_security_group = group(
+            "GrafanaLoadBalancerSecurityGroup", "Internal Grafana ALB (HTTPS)", False
+        )
+        self.public_api_load_balancer_security_group = group(
+            "PublicApiLoadBalancerSecurityGroup",
+            "Public API ALB: HTTPS from the internet, HTTP only to redirect",
+            False,
+        )
+        for optional in (
+            self.grafana_load_balancer_security_group,
+            self.public_api_load_balancer_security_group,
+        ):
+            self.export_value(optional.security_group_id)
 
         def allow(
             source: ec2.SecurityGroup, target: ec2.SecurityGroup, port: int, why: str
@@ -128,11 +158,7 @@ class AccessStack(Stack):
                 source.add_egress_rule(target, ec2.Port.tcp(port), why)
 
         allow(vpn, self.alb_security_group, self.alb_listener_port, "Staff to the app ALB")
-        self.grafana_load_balancer_security_group: ec2.SecurityGroup | None = None
         if https_grafana:
-            self.grafana_load_balancer_security_group = group(
-                "GrafanaLoadBalancerSecurityGroup", "Internal Grafana ALB (HTTPS)", False
-            )
             grafana_alb = self.grafana_load_balancer_security_group
             allow(vpn, grafana_alb, 443, "Staff to the Grafana ALB")
             allow(grafana_alb, self.grafana_security_group, GRAFANA_PORT, "ALB to Grafana")
@@ -144,6 +170,21 @@ class AccessStack(Stack):
             self.worker_security_group, self.loki_security_group, LOKI_PORT, "Worker logs to Loki"
         )
         allow(self.grafana_security_group, self.loki_security_group, LOKI_PORT, "Grafana to Loki")
+        if public_edge:
+            public = self.public_api_load_balancer_security_group
+            public.add_ingress_rule(
+                ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS from the internet"
+            )
+            public.add_ingress_rule(
+                ec2.Peer.any_ipv4(), ec2.Port.tcp(80), "HTTP, answered with a redirect to HTTPS"
+            )
+            allow(public, self.app_security_group, APP_PORT, "Public API ALB to app tasks")
+            suppress(
+                public,
+                "AwsSolutions-EC23",
+                "The public API edge must accept any client address on 443 (and 80, which only "
+                "redirects to HTTPS); AWS WAF filters the requests in front of the API.",
+            )
         # DynamoDB, SQS, X-Ray, AMP, ECR and CloudWatch, through VPC endpoints or the NAT.
         for tasks in (self.app_security_group, self.worker_security_group):
             tasks.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs over HTTPS")

@@ -19,7 +19,6 @@ from .nag import apply_checks, suppress_inline_policies
 from .network import NetworkStack
 from .observability import ObservabilityStack
 from .ports import LOKI_PORT
-from .public_edge import public_alb_security_group
 from .repo_files import REPO_ROOT, read_repo_file
 from .service import ServiceStack
 
@@ -127,11 +126,7 @@ def build_stacks(app: cdk.App, repo_root: Path = REPO_ROOT) -> LoggerAppStacks:
         alert_topic=observability.alerts.topic,
         images=images,
         collector_config=collector_config,
-        public_alb_security_group=(
-            public_alb_security_group(access, network.vpc, access.app_security_group)
-            if config.public_api_certificate_arn
-            else None
-        ),
+        public_alb_security_group=access.public_api_load_balancer_security_group,
         env=env,
     )
     stacks = LoggerAppStacks(config, network, data, delivery, access, observability, service)

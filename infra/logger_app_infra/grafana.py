@@ -70,8 +70,8 @@ class Grafana(Construct):
         amp_workspace_arn: str,
         amp_query_url: str,
         loki_url: str,
-        load_balancer_security_group: ec2.ISecurityGroup | None = None,
-        logs_bucket: s3.IBucket | None = None,
+        load_balancer_security_group: ec2.ISecurityGroup,
+        logs_bucket: s3.IBucket,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dns_name = f"grafana.{namespace.namespace_name}"
@@ -214,8 +214,6 @@ class Grafana(Construct):
         )
 
         if config.grafana_certificate_arn is not None:
-            assert load_balancer_security_group is not None
-            assert logs_bucket is not None
             self._https_load_balancer(
                 config,
                 cluster.vpc,

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 _KEY_ID = "LogsKey"
+
+
+def log_group_arn(stack: Stack, name: str) -> str:
+    """A log group's ARN as CloudWatch Logs spells it: `log-group:<name>`, with a colon (the
+    format_arn default, `log-group/<name>`, names no log group). `*` for every group."""
+    return stack.format_arn(
+        service="logs",
+        resource="log-group",
+        resource_name=name,
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
 
 
 def logs_key(stack: Stack) -> kms.Key:
@@ -35,12 +46,9 @@ def logs_key(stack: Stack) -> kms.Key:
                 "kms:Describe*",
             ],
             resources=["*"],
+            # CloudWatch Logs names the log group in the encryption context of every use.
             conditions={
-                "ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                        service="logs", resource="log-group", resource_name="*"
-                    )
-                }
+                "ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_group_arn(stack, "*")}
             },
         )
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import Acknowledgment, Duration, Fn, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -95,6 +95,22 @@ class NetworkStack(Stack):
                 )
             },
         )
+
+        # Only the public API edge's load balancer (publicApiCertificateArn) uses the public
+        # subnets from another stack. Exported with or without it: CloudFormation refuses to
+        # delete an export that a consumer's current template still imports, so an export that
+        # went with the input would make turning the edge off undeployable.
+        for subnet in self.vpc.public_subnets:
+            self.export_value(subnet.subnet_id)
+
+        if self._zones:
+            Validations.of(self.vpc).acknowledge(
+                Acknowledgment(
+                    id="CloudFormation-Validate::W3010",
+                    reason="The zones are named by the availabilityZones input, for regions where "
+                    "Fn::GetAZs picks unsuitable ones (docs/deployment.md, Inputs).",
+                )
+            )
 
         private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
         for name, service in _INTERFACE_ENDPOINTS.items():

@@ -39,7 +39,7 @@ class ObservabilityStack(Stack):
         loki_security_group: ec2.ISecurityGroup,
         grafana_security_group: ec2.ISecurityGroup,
         images: ImageCatalog,
-        grafana_load_balancer_security_group: ec2.ISecurityGroup | None = None,
+        grafana_load_balancer_security_group: ec2.ISecurityGroup,
         alert_rules: str,
         alert_routing: str,
         **kwargs: Any,

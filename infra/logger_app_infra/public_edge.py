@@ -1,6 +1,7 @@
 """The API's public HTTPS edge (publicApiCertificateArn): an internet-facing ALB behind AWS WAF.
 
 Only created when the input is set; otherwise the API stays internal (VPN only, service.py).
+Its load balancer's security group and that group's rules live in the Access stack (access.py).
 HTTPS only (HTTP answers with a permanent redirect), only /v1/* reaches the tasks (no /docs,
 /openapi.json or /healthz from the internet), and every request passes the web ACL first:
 AWS managed rule groups plus a per-IP rate limit on sign-ups. WAF logs go to an encrypted log
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -23,7 +24,7 @@ from constructs import Construct
 from .app_task import APP_CONTAINER
 from .config import DeploymentConfig
 from .load_balancers import hardened_load_balancer
-from .log_groups import encrypted_log_group
+from .log_groups import encrypted_log_group, log_group_arn
 from .nag import suppress
 from .ports import APP_PORT
 from .removal import NAMED
@@ -56,35 +57,6 @@ COUNTED_COMMON_RULES = ("SizeRestrictions_BODY",)
 NOT_FOUND_BODY = json.dumps(
     {"type": "about:blank", "title": "Not Found", "status": 404}, separators=(",", ":")
 )
-
-
-def public_alb_security_group(
-    access: Stack, vpc: ec2.IVpc, app_security_group: ec2.SecurityGroup
-) -> ec2.SecurityGroup:
-    """The public ALB's group, in the Access stack with every other group and rule (access.py):
-    a rule between groups of two stacks lands in the target's stack, and an app-group rule
-    naming a Service-stack group would make Access depend on Service (a cycle)."""
-    group = ec2.SecurityGroup(
-        access,
-        "PublicApiLoadBalancerSecurityGroup",
-        vpc=vpc,
-        description="Public API ALB: HTTPS from the internet, HTTP only to redirect",
-        allow_all_outbound=False,
-    )
-    group.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS from the internet")
-    group.add_ingress_rule(
-        ec2.Peer.any_ipv4(), ec2.Port.tcp(80), "HTTP, answered with a redirect to HTTPS"
-    )
-    why = "Public API ALB to app tasks"
-    app_security_group.add_ingress_rule(group, ec2.Port.tcp(APP_PORT), why)
-    group.add_egress_rule(app_security_group, ec2.Port.tcp(APP_PORT), why)
-    suppress(
-        group,
-        "AwsSolutions-EC23",
-        "The public API edge must accept any client address on 443 (and 80, which only "
-        "redirects to HTTPS); AWS WAF filters the requests in front of the API.",
-    )
-    return group
 
 
 def _visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
@@ -132,7 +104,7 @@ class PublicEdge(Construct):
             ),
         )
         # A target group belongs to one load balancer, so the service gets a second one here;
-        # the rules between this ALB's group and the app's are public_alb_security_group's.
+        # the rules between this ALB's group and the app's are in the Access stack.
         self.target_group = self.https_listener.add_targets(
             "Api",
             priority=10,
@@ -265,12 +237,7 @@ class PublicEdge(Construct):
         # A fixed name: kept on deletion, but removed if its first create rolls back (removal.py).
         log_group.apply_removal_policy(NAMED)
         # The log group's GetAtt Arn ends in ':*', which WAF refuses: name the group itself.
-        destination = Stack.of(self).format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=log_group.log_group_name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        destination = log_group_arn(Stack.of(self), log_group.log_group_name)
         wafv2.CfnLoggingConfiguration(
             self,
             "WafLogging",

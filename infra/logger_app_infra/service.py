@@ -48,7 +48,7 @@ class ServiceStack(Stack):
         alert_topic: sns.ITopic,
         images: ImageCatalog,
         collector_config: str,
-        public_alb_security_group: ec2.ISecurityGroup | None = None,
+        public_alb_security_group: ec2.ISecurityGroup,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -169,7 +169,7 @@ class ServiceStack(Stack):
         )
         # Only with publicApiCertificateArn: an internet-facing ALB with AWS WAF (public_edge.py).
         self.public_edge: PublicEdge | None = None
-        if config.public_api_certificate_arn and public_alb_security_group is not None:
+        if config.public_api_certificate_arn:
             self.public_edge = PublicEdge(
                 self,
                 "PublicEdge",

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_cdk import Stack
 from aws_cdk.assertions import Template
+from infra_settings import ACCOUNT, REGION
+from logger_app_infra.app_builder import LoggerAppStacks
+from template_values import TemplateValues
+
+# The `synthesize` fixture: the app synthesized for a context (conftest.py).
+Synthesize = Callable[[Mapping[str, str]], LoggerAppStacks]
 
 
 def template(stack: Stack) -> Template:
     return Template.from_stack(stack)
+
+
+def app_values(stacks: LoggerAppStacks) -> TemplateValues:
+    """Every template of the app, read as AWS would (template_values.py). A synth without an
+    account or region gets the tests' ones through the pseudo parameters."""
+    return TemplateValues(
+        {stack.stack_name: template(stack).to_json() for stack in stacks.all()},
+        region=stacks.config.region or REGION,
+        account=stacks.config.account or ACCOUNT,
+    )
 
 
 def resources(stack: Stack, resource_type: str) -> dict[str, dict[str, Any]]:

@@ -56,5 +56,64 @@ DEV_CONTEXT: dict[str, str] = {
 # Production with the public API edge (publicApiCertificateArn): an opt-in input.
 PUBLIC_CONTEXT: dict[str, str] = {**PROD_CONTEXT, "publicApiCertificateArn": PUBLIC_API_CERTIFICATE}
 
+# Every input a deployment can give: production with the public edge, and each input that has
+# a default set to something else. The inputs a synth cannot do without (environment, account,
+# region, imageTag, the digests; githubOidcProvider with githubRepository) are never unset.
+FULL_CONTEXT: dict[str, str] = {
+    **PUBLIC_CONTEXT,
+    "githubBranch": "release",
+    "availabilityZones": f"{REGION}a,{REGION}b",
+    "companyTimeZone": "Europe/London",
+    "apiClients": "patient-signup:signups:write;care-records:records:write+records:read;"
+    "reports:records:read",
+    "vpcCidr": "10.50.0.0/16",
+    "vpnClientCidr": "10.200.0.0/22",
+}
+# Each optional input, and the keys unsetting it removes from FULL_CONTEXT: the Client VPN's
+# two certificates go together (the configuration refuses one without the other), and with
+# them the SAML provider that needs them.
+OPTIONAL_INPUTS: dict[str, tuple[str, ...]] = {
+    "vpnCertificates": ("vpnServerCertificateArn", "vpnClientCertificateArn", "vpnSamlProviderArn"),
+    **{
+        key: (key,)
+        for key in (
+            "vpnSamlProviderArn",
+            "albCertificateArn",
+            "grafanaCertificateArn",
+            "publicApiCertificateArn",
+            "githubRepository",
+            "githubBranch",
+            "alertEmails",
+            "availabilityZones",
+            "companyTimeZone",
+            "apiClients",
+            "vpnClientCidr",
+        )
+    },
+}
+# dataRemovalPolicy=destroy is refused in production: it is unset from a non-production copy.
+STAGING_FULL_CONTEXT: dict[str, str] = {
+    **FULL_CONTEXT,
+    "environment": "staging",
+    "dataRemovalPolicy": "destroy",
+}
+
+
+def without(context: dict[str, str], keys: tuple[str, ...]) -> dict[str, str]:
+    return {key: value for key, value in context.items() if key not in keys}
+
+
+# Each optional input turned off on a deployment that has every input: (before, after).
+TURNED_OFF: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    **{name: (FULL_CONTEXT, without(FULL_CONTEXT, keys)) for name, keys in OPTIONAL_INPUTS.items()},
+    "dataRemovalPolicy": (
+        STAGING_FULL_CONTEXT,
+        without(STAGING_FULL_CONTEXT, ("dataRemovalPolicy",)),
+    ),
+}
+
+# vpcCidr is fixed once an environment exists (it replaces the VPC): changed, not turned off.
+VPC_CIDR_CHANGED = (FULL_CONTEXT, without(FULL_CONTEXT, ("vpcCidr",)))
+
 # Where the repository's shared files (otel-collector.yaml) are read from.
 REPO = Path(os.environ.get("INFRA_TEST_REPO_ROOT", str(REPO_ROOT)))

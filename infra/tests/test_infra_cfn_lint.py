@@ -22,9 +22,11 @@ def _outdirs(*configs: LoggerAppStacks) -> list[str]:
     return [str(stacks.network.node.root.outdir) for stacks in configs]  # type: ignore[attr-defined]
 
 
-def test_cfn_lint_passes_on_every_template(prod: LoggerAppStacks, dev: LoggerAppStacks) -> None:
+def test_cfn_lint_passes_on_every_template(
+    full: LoggerAppStacks, prod: LoggerAppStacks, dev: LoggerAppStacks
+) -> None:
     result = subprocess.run(
-        [str(SCRIPT), REGION, *_outdirs(prod, dev)],
+        [str(SCRIPT), REGION, *_outdirs(full, prod, dev)],
         capture_output=True,
         text=True,
         env={"VENV_BIN": str(Path(sys.executable).parent), "PATH": "/usr/bin:/bin"},
@@ -45,9 +47,11 @@ def test_every_ignored_rule_is_a_warning_with_its_reason() -> None:
         assert len(entry["reason"]) >= 60, rule
 
 
-def test_every_ignored_rule_still_fires(prod: LoggerAppStacks, dev: LoggerAppStacks) -> None:
+def test_every_ignored_rule_still_fires(
+    full: LoggerAppStacks, prod: LoggerAppStacks, dev: LoggerAppStacks
+) -> None:
     """An entry no template triggers any more is removed, so the list stays the live one."""
-    templates = [str(p) for d in _outdirs(prod, dev) for p in Path(d).glob("*.template.json")]
+    templates = [str(p) for d in _outdirs(full, prod, dev) for p in Path(d).glob("*.template.json")]
     result = subprocess.run(
         [str(CFN_LINT), "--format", "json", "--regions", REGION, "--", *templates],
         capture_output=True,

@@ -14,7 +14,7 @@ STACKS = ("network", "data", "delivery", "access", "observability", "service")
 
 
 @pytest.mark.parametrize("stack_name", STACKS)
-@pytest.mark.parametrize("config", ["prod", "dev"])
+@pytest.mark.parametrize("config", ["full", "prod", "dev"])
 def test_no_unsuppressed_nag_errors(
     config: str, stack_name: str, request: pytest.FixtureRequest
 ) -> None:

@@ -63,7 +63,13 @@ def test_without_the_input_nothing_is_public(config: str, request: pytest.Fixtur
             assert lb["Properties"]["Scheme"] == "internal"
         for resource_type in WAF_TYPES:
             assert resources(stack, resource_type) == {}, (stack.stack_name, resource_type)
-    assert "PublicApiLoadBalancerSecurityGroup" not in str(template(stacks.access).to_json())
+    # The edge's group stays in Access (so its export does too) but lets nothing in, and the
+    # app tasks admit nothing from it.
+    access = stacks.access
+    group_id = logical_id(access, access.public_api_load_balancer_security_group)
+    assert ingress_sources(access, group_id) == set()
+    app_id = logical_id(access, access.app_security_group)
+    assert [source for source, _ in ingress_sources(access, app_id) if source == group_id] == []
 
 
 def test_the_public_alb_is_internet_facing_in_the_public_subnets(
