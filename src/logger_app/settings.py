@@ -100,11 +100,13 @@ class Settings(BaseSettings):
     @field_validator("worker_receive_read_timeout_seconds", mode="before")
     @classmethod
     def _wait_plus_read_timeout(cls, value: object, info: ValidationInfo) -> object:
-        if value is None:
-            return info.data.get("worker_wait_seconds", 0) + info.data.get(
-                "aws_read_timeout_seconds", 0
-            )
-        return value
+        if value is not None:
+            return value
+        # Either may be missing here only because it is invalid (reported on its own).
+        fields = cls.model_fields
+        wait = info.data.get("worker_wait_seconds", fields["worker_wait_seconds"].default)
+        read = info.data.get("aws_read_timeout_seconds", fields["aws_read_timeout_seconds"].default)
+        return wait + read
 
     @field_validator("worker_receive_read_timeout_seconds")
     @classmethod
