@@ -84,12 +84,12 @@ def __getattr__(name: str) -> FastAPI:
     # PEP 562: `logger_app.main:app`, made once, on first use.
     if name == "app":
         settings = get_settings()
-        # Before the lifespan, whose failures uvicorn reports with a traceback.
-        require_region_and_credentials(settings)
         # Here, not in create_app: only the served app exports through opentelemetry-instrument's
         # processor (the tests' apps keep the span processors their tests installed).
         keep_failed_traces(settings.traces_successful_per_second)
-        application = create_app(settings)
+        application = create_app(settings)  # its configuration errors first
+        # Before the lifespan, whose failures uvicorn reports with a traceback.
+        require_region_and_credentials(settings)
         globals()["app"] = application
         return application
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
