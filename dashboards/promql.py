@@ -64,10 +64,9 @@ def ratio_by(metric: str, by: str, part: str) -> str:
     return f"({rate_by(metric, by, part)} or {whole} * 0) / {whole}"
 
 
-def quantile_by(q: float, by: str, buckets: str = REQUEST_BUCKETS) -> str:
-    return (
-        f"histogram_quantile({q}, sum by (le, {by}) (rate({selector(buckets)}[$__rate_interval])))"
-    )
+def quantile_by(q: float, by: str, buckets: str = REQUEST_BUCKETS, matchers: str = "") -> str:
+    series = selector(buckets, matchers)
+    return f"histogram_quantile({q}, sum by (le, {by}) (rate({series}[$__rate_interval])))"
 
 
 def counted(metric: str, matchers: str) -> str:

@@ -31,6 +31,7 @@ TITLE = "Service health"
 TAGS = ["logger-app"]
 LEGEND_ROUTE = f"{{{{{ROUTE}}}}}"
 EVENTS_PER_SECOND = "suffix: events/s"
+LONG_POLLS_LEFT_OUT = 'operation!="ReceiveMessage"'
 
 # The X-Ray form of the line's trace id (1-<8 hex>-<24 hex>), as a label the AWS Loki data
 # source's derived field links to X-Ray; lines outside a request (empty trace_id) keep it empty.
@@ -140,10 +141,14 @@ def _dependencies() -> list[Item]:
         timeseries_panel(
             "DynamoDB and SQS call latency p95 by operation",
             "95th percentile of each AWS call's duration, botocore's retries included, per "
-            "service and operation. Every call is also a client span in its request's trace.",
+            "service and operation. Every call is also a client span in its request's trace. "
+            "The worker's ReceiveMessage is left out: a long poll lasts up to its 20 s wait "
+            "by design (its failures are in the next panel).",
             [
                 prom_query(
-                    promql.quantile_by(0.95, "service, operation", AWS_CALL_BUCKETS),
+                    promql.quantile_by(
+                        0.95, "service, operation", AWS_CALL_BUCKETS, LONG_POLLS_LEFT_OUT
+                    ),
                     "{{service}} {{operation}}",
                 )
             ],

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # `make run`: an AWS emulator (moto's server, its own process, loopback only), bootstrapped,
-# then the instrumented service on http://127.0.0.1:${PORT}, trusting the local token issuer
-# (a key pair in .local-issuer/, made on first use; `logger-app token` signs with it).
+# then the event worker and the instrumented service on http://127.0.0.1:${PORT}, trusting the
+# local token issuer (a key pair in .local-issuer/, made on first use; `logger-app token` signs
+# with it). The worker and the API write their JSON lines to this one stream; each line's
+# `service` (logger-app-worker or logger-app) and `logger` say which wrote it.
+#
+# Ctrl-C (or SIGTERM, or any of the three ending) stops all three: the API and the worker first
+# (the API sends what it holds), then the emulator, which ends the worker's long poll in flight;
+# a second Ctrl-C kills them at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -16,9 +22,28 @@ export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local}
 # Local development only: never set on ECS (infra/tests checks the task definitions).
 export LOGGER_APP_LOCAL_ISSUER_DIR=${LOGGER_APP_LOCAL_ISSUER_DIR:-.local-issuer}
 
+# Job control: each child in a process group of its own, so that Ctrl-C reaches this script
+# alone and the children stop in order, each with SIGTERM (uvicorn and the worker shut down
+# gracefully on it).
+set -m
+moto_pid="" worker_pid="" api_pid="" stopping=""
+# shellcheck disable=SC2317,SC2086 # called from the traps; a pid not yet set vanishes
+stop_all() {
+  if [[ -n "$stopping" ]]; then
+    kill -s KILL $moto_pid $worker_pid $api_pid 2>/dev/null || true
+    return
+  fi
+  stopping=1
+  kill -s TERM $worker_pid $api_pid 2>/dev/null || true
+  [[ -z "$api_pid" ]] || wait "$api_pid" || true
+  kill -s TERM $moto_pid 2>/dev/null || true
+  until wait; do :; done
+}
+trap 'echo "Stopping (Ctrl-C again to force)" >&2; stop_all' INT TERM
+trap stop_all EXIT
+
 "$BIN/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >/dev/null 2>&1 &
 moto_pid=$!
-trap 'kill "$moto_pid" 2>/dev/null || true' EXIT INT TERM
 
 for _ in $(seq 100); do
   if "$BIN/python" -c "import urllib.request; urllib.request.urlopen('$AWS_ENDPOINT_URL/moto-api/')" 2>/dev/null; then
@@ -28,11 +53,23 @@ for _ in $(seq 100); do
 done
 
 echo "AWS emulator on $AWS_ENDPOINT_URL; queue: $("$BIN/logger-app" bootstrap)"
-echo "API docs: http://127.0.0.1:${PORT}/docs   (Ctrl-C stops both)"
+echo "API docs: http://127.0.0.1:${PORT}/docs   (Ctrl-C stops the API, the worker and the emulator)"
 echo "Every /v1 call needs an access token from the local issuer (valid 15 minutes):"
 echo "  TOKEN=\$(.venv/bin/logger-app token --scope records:read --scope records:write --scope signups:write)"
 echo "  curl -s -H \"Authorization: Bearer \$TOKEN\" http://127.0.0.1:${PORT}/v1/records/<id>"
 if ! (exec 3<>/dev/tcp/127.0.0.1/4317) 2>/dev/null; then
   echo "No collector on localhost:4317: telemetry is dropped (the service is unaffected)."
 fi
-"$BIN/logger-app" serve --host 127.0.0.1 --port "$PORT"
+
+"$BIN/logger-app" worker &
+worker_pid=$!
+"$BIN/logger-app" serve --host 127.0.0.1 --port "$PORT" &
+api_pid=$!
+
+# Until one of the three ends or a signal comes; the EXIT trap then stops the others.
+status=0
+wait -n $moto_pid $worker_pid $api_pid || status=$?
+if [[ -z "$stopping" ]]; then
+  echo "A process of make run ended (status $status); stopping the others" >&2
+fi
+exit "$status"

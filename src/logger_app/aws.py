@@ -1,8 +1,11 @@
 """boto3 clients, created once per process, and the thread pool that runs their blocking calls."""
 
 import functools
+import os
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,7 +24,7 @@ from botocore.exceptions import (
 )
 
 from logger_app import metrics
-from logger_app.settings import Settings
+from logger_app.settings import Settings, environment_variable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -157,25 +160,41 @@ class AwsClients:
         The OpenTelemetry context travels with the call (anyio copies context variables into the
         thread), so botocore's client span is a child of the request's server span.
         """
-        started = time.perf_counter()
-        outcome = "ok"
-        try:
+        with measured_and_classified(service, operation):
             return await anyio.to_thread.run_sync(
                 functools.partial(operation, **kwargs), limiter=self.limiter
             )
-        except (BotoCoreError, ClientError) as error:
-            failure = classify(error)
-            outcome = "error" if failure is Failure.PERMANENT else failure.value
-            if failure is Failure.UNAVAILABLE:
-                raise AwsUnavailableError(service) from error
-            if failure is Failure.PERMANENT:
-                raise AwsPermanentError.from_error(service, error) from error
-            raise  # a conflict: the caller's own condition, for the domain to answer
-        finally:
-            metrics.aws_call_duration.record(
-                time.perf_counter() - started,
-                {"service": service, "operation": _operation_name(operation), "outcome": outcome},
-            )
+
+
+def call(service: str, operation: Callable[..., T], /, **kwargs: Any) -> T:
+    """A blocking boto3 call from a thread of one's own (the worker's), measured and its errors
+    classified exactly as ``AwsClients.call`` does for the API."""
+    with measured_and_classified(service, operation):
+        return operation(**kwargs)
+
+
+@contextmanager
+def measured_and_classified(service: str, operation: Callable[..., object]) -> Iterator[None]:
+    """Records the call in the ``logger_app.aws.call.duration`` histogram, by outcome, and
+    raises its error classified: AwsUnavailableError, AwsPermanentError, or the ClientError
+    itself for a conflict (a condition the caller set did not hold)."""
+    started = time.perf_counter()
+    outcome = "ok"
+    try:
+        yield
+    except (BotoCoreError, ClientError) as error:
+        failure = classify(error)
+        outcome = "error" if failure is Failure.PERMANENT else failure.value
+        if failure is Failure.UNAVAILABLE:
+            raise AwsUnavailableError(service) from error
+        if failure is Failure.PERMANENT:
+            raise AwsPermanentError.from_error(service, error) from error
+        raise  # a conflict: the caller's own condition, for the domain to answer
+    finally:
+        metrics.aws_call_duration.record(
+            time.perf_counter() - started,
+            {"service": service, "operation": _operation_name(operation), "outcome": outcome},
+        )
 
 
 def _operation_name(operation: Callable[..., object]) -> str:
@@ -183,13 +202,21 @@ def _operation_name(operation: Callable[..., object]) -> str:
     return "".join(part.capitalize() for part in operation.__name__.split("_"))
 
 
-def create_clients(settings: Settings) -> AwsClients:
-    config = Config(
+def _config(settings: Settings, read_timeout: float, pool: int) -> Config:
+    return Config(
         region_name=settings.region,
         connect_timeout=settings.aws_connect_timeout_seconds,
-        read_timeout=settings.aws_read_timeout_seconds,
+        read_timeout=read_timeout,
         retries={"mode": "standard", "total_max_attempts": settings.aws_max_attempts},
-        max_pool_connections=settings.aws_concurrency + BACKGROUND_CONCURRENCY,
+        max_pool_connections=pool,
+    )
+
+
+def create_clients(settings: Settings) -> AwsClients:
+    config = _config(
+        settings,
+        settings.aws_read_timeout_seconds,
+        pool=settings.aws_concurrency + BACKGROUND_CONCURRENCY,
     )
     session = boto3.session.Session()
     return AwsClients(
@@ -197,3 +224,49 @@ def create_clients(settings: Settings) -> AwsClients:
         sqs=session.client("sqs", config=config),
         limiter=anyio.CapacityLimiter(settings.aws_concurrency),
     )
+
+
+def create_long_poll_client(settings: Settings) -> "SQSClient":
+    """An SQS client for the worker's ReceiveMessage alone: its read timeout outlives the long
+    poll (``worker_receive_read_timeout_seconds``), so no poll is abandoned while SQS may still
+    hand it a message. Every other call keeps the short read timeout of ``create_clients``."""
+    config = _config(settings, settings.worker_receive_read_timeout_seconds, pool=1)
+    client: SQSClient = boto3.session.Session().client("sqs", config=config)
+    return client
+
+
+NO_REGION = (
+    "logger-app: no AWS region: set {variables} (e.g. us-east-1), or a region in the AWS "
+    "profile in use"
+)
+NO_CREDENTIALS = (
+    "logger-app: no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
+    "AWS_PROFILE (on ECS the task role provides them; the local emulator accepts any)"
+)
+
+
+def _setup_problem(settings: Settings) -> str | None:
+    """What keeps this process from calling AWS at all, as one line naming what is missing and
+    how to set it: no region, or no credentials. None when both are there."""
+    try:
+        session = boto3.session.Session()
+        if not (settings.region or session.region_name):
+            return NO_REGION.format(variables=environment_variable("region"))
+        if session.get_credentials() is None:
+            return NO_CREDENTIALS
+    except BotoCoreError as error:  # e.g. AWS_PROFILE names a profile that does not exist
+        return f"logger-app: cannot read the AWS configuration: {error}"
+    return None
+
+
+def require_region_and_credentials(settings: Settings) -> None:
+    """At start-up, before anything else: a process that could never call AWS stops at once
+    with one line on stderr and exit status 1, rather than with a traceback on its first call or
+    a retry loop that blames the network.
+
+    It leaves with ``os._exit``: nothing has been done yet, so there is nothing to flush, and
+    the OpenTelemetry SDK's exit handlers would spend seconds trying the collector, logging
+    their failure after the line that matters."""
+    if problem := _setup_problem(settings):
+        print(problem, file=sys.stderr, flush=True)
+        os._exit(1)

@@ -131,8 +131,12 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         print(mint(Path(args.issuer_dir), args.scope, lifetime_seconds=args.lifetime))
     else:
-        # Imported here: serve and worker exec at once and need neither boto3 nor settings.
+        # Imported here: serve and worker exec at once and need neither boto3 nor settings
+        # (each checks its region and credentials itself, once started).
+        from logger_app.aws import require_region_and_credentials
         from logger_app.bootstrap import bootstrap
         from logger_app.settings import get_settings
 
-        print(bootstrap(get_settings(), endpoint_url=args.endpoint_url))
+        settings = get_settings()
+        require_region_and_credentials(settings)
+        print(bootstrap(settings, endpoint_url=args.endpoint_url))

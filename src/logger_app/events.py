@@ -12,6 +12,13 @@ from logger_app.tracing import trace_context_headers
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
 
+# The message attributes that describe the event; the others carry its trace context.
+EVENT_ATTRIBUTES = frozenset({"event_type", "event_id"})
+
+
+class MalformedEventError(ValueError):
+    """A message body that is not an event. Its text is ours, never the body's: it is logged."""
+
 
 @dataclass(frozen=True)
 class Event:
@@ -39,6 +46,33 @@ class Event:
         return {
             name: {"DataType": "String", "StringValue": value} for name, value in values.items()
         }
+
+    @classmethod
+    def from_message(cls, body: str, attributes: Mapping[str, str]) -> "Event":
+        """The event an SQS message carries: the inverse of ``body()`` and
+        ``message_attributes()`` (the attributes as strings). Anything else in the body, however
+        deep or broken, raises MalformedEventError."""
+        try:
+            fields = json.loads(body)
+        except RecursionError:  # JSON nested deeper than the interpreter's stack
+            raise MalformedEventError("the body is nested too deeply") from None
+        except ValueError:
+            raise MalformedEventError("the body is not JSON") from None
+        if not isinstance(fields, dict):
+            raise MalformedEventError("the body is not a JSON object")
+        for name in ("id", "type", "occurred_at"):
+            if not isinstance(fields.get(name), str):
+                raise MalformedEventError(f"the body's {name!r} is missing or not a string")
+        data = fields.get("data")
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise MalformedEventError("the body's 'data' is missing or not an object of strings")
+        return cls(
+            type=fields["type"],
+            data=data,
+            id=fields["id"],
+            occurred_at=fields["occurred_at"],
+            trace_context={k: v for k, v in attributes.items() if k not in EVENT_ATTRIBUTES},
+        )
 
     def to_json(self) -> str:
         """Everything needed to publish it again, as stored in the outbox."""

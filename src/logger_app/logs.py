@@ -1,6 +1,7 @@
 """JSON logs on stdout, one object per line, carrying the active trace and span ids."""
 
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -15,10 +16,11 @@ SERVICE_NAME = "logger-app"
 
 
 class ServiceJsonFormatter(JsonFormatter):
-    def __init__(self, environment: str) -> None:
+    def __init__(self, environment: str, service: str = SERVICE_NAME) -> None:
         # uvicorn adds an ANSI-coloured copy of its messages: not for JSON.
         super().__init__(reserved_attrs=[*RESERVED_ATTRS, "event", "color_message"])
         self._environment = environment
+        self._service = service
 
     def add_fields(
         self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
@@ -33,7 +35,7 @@ class ServiceJsonFormatter(JsonFormatter):
         log_data["logger"] = record.name
         log_data["message"] = record.getMessage()
         log_data["event"] = getattr(record, "event", "")
-        log_data["service"] = SERVICE_NAME
+        log_data["service"] = self._service
         log_data["environment"] = self._environment
         log_data["trace_id"] = current_trace_id()
         log_data["span_id"] = current_span_id()
@@ -42,7 +44,10 @@ class ServiceJsonFormatter(JsonFormatter):
 
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(ServiceJsonFormatter(settings.environment))
+    # The service the process's traces and metrics name (`logger-app worker` sets
+    # logger-app-worker), so its lines say the same even when they share a stream.
+    service = os.environ.get("OTEL_SERVICE_NAME", SERVICE_NAME)
+    handler.setFormatter(ServiceJsonFormatter(settings.environment, service))
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(settings.log_level)

@@ -15,6 +15,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from logger_app import metrics
 from logger_app.auth import Authenticator, configuration_errors
+from logger_app.aws import require_region_and_credentials
 from logger_app.body_limit import BodySizeLimit
 from logger_app.logs import configure_logging
 from logger_app.problems import install_problem_handlers
@@ -82,10 +83,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def __getattr__(name: str) -> FastAPI:
     # PEP 562: `logger_app.main:app`, made once, on first use.
     if name == "app":
+        settings = get_settings()
         # Here, not in create_app: only the served app exports through opentelemetry-instrument's
         # processor (the tests' apps keep the span processors their tests installed).
-        keep_failed_traces(get_settings().traces_successful_per_second)
-        application = create_app()
+        keep_failed_traces(settings.traces_successful_per_second)
+        application = create_app(settings)  # its configuration errors first
+        # Before the lifespan, whose failures uvicorn reports with a traceback.
+        require_region_and_credentials(settings)
         globals()["app"] = application
         return application
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

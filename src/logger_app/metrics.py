@@ -21,8 +21,11 @@ RECORD_KINDS = ("call_started", "call_ended", "message", "note")
 RECORD_OUTCOMES = ("created", "failed")
 LOOKUP_OUTCOMES = ("found", "not_found")
 EVENT_TYPES = ("patient.signed_up", "record.created")
+# What the worker counts a message under whose event type is none of those: it can only fail.
+UNKNOWN_EVENT = "unknown"
 PUBLISH_OUTCOMES = ("published", "failed")
 WORKER_OUTCOMES = ("processed", "duplicate", "failed", "dead_lettered")
+WORKER_FAILURES = ("failed", "dead_lettered")
 
 signups = _meter.create_counter(
     "logger_app.signups",
@@ -47,7 +50,7 @@ queue_publishes = _meter.create_counter(
 worker_events = _meter.create_counter(
     "logger_app.worker_events",
     unit="{event}",
-    description="Events the worker consumed, by type and outcome "
+    description="Events the worker consumed, by type (unknown for any other) and outcome "
     "(processed, duplicate, failed, dead_lettered).",
 )
 aws_call_duration = _meter.create_histogram(
@@ -55,7 +58,8 @@ aws_call_duration = _meter.create_histogram(
     unit="s",
     description="Duration of each DynamoDB and SQS call, botocore's retries included, by "
     "service, operation and outcome (ok; conflict: a condition of ours did not hold; "
-    "unavailable; error: a permanent failure).",
+    "unavailable; error: a permanent failure). The worker's ReceiveMessage lasts up to its "
+    "long poll's wait.",
     explicit_bucket_boundaries_advisory=[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 )
 
@@ -78,6 +82,7 @@ def start_counting_requests() -> None:
 def start_counting_events() -> None:
     """The worker process's counters, each known attribute set at zero."""
     _zero(worker_events, ({"event": e, "outcome": o} for e in EVENT_TYPES for o in WORKER_OUTCOMES))
+    _zero(worker_events, ({"event": UNKNOWN_EVENT, "outcome": o} for o in WORKER_FAILURES))
 
 
 def observe(

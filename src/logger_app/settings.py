@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     # The event worker (``logger-app worker``).
     max_receive_count: int = Field(default=5, ge=1, description="Receives before the DLQ.")
     worker_wait_seconds: int = Field(default=20, ge=0, le=20)
+    # A long poll holds its connection open for up to the wait. A read timeout shorter than that
+    # abandons the poll: botocore gives up and asks again while SQS still hands the abandoned
+    # poll the next message, which then stays invisible for the visibility timeout and counts a
+    # receive without the worker ever seeing it.
+    worker_receive_read_timeout_seconds: float = Field(
+        default=None,
+        validate_default=True,
+        description="ReceiveMessage's read timeout; the wait plus the AWS read timeout when unset.",
+    )
     worker_visibility_timeout_seconds: int = Field(default=30, ge=1)
     worker_retry_delay_seconds: int = Field(default=5, ge=0)
     # Bearer tokens (the API; the worker needs none of these). `create_app` refuses to start
@@ -86,6 +95,28 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("worker_receive_read_timeout_seconds", mode="before")
+    @classmethod
+    def _wait_plus_read_timeout(cls, value: object, info: ValidationInfo) -> object:
+        if value is not None:
+            return value
+        # Either may be missing here only because it is invalid (reported on its own).
+        fields = cls.model_fields
+        wait = info.data.get("worker_wait_seconds", fields["worker_wait_seconds"].default)
+        read = info.data.get("aws_read_timeout_seconds", fields["aws_read_timeout_seconds"].default)
+        return wait + read
+
+    @field_validator("worker_receive_read_timeout_seconds")
+    @classmethod
+    def _outlives_the_wait(cls, value: float, info: ValidationInfo) -> float:
+        wait = info.data.get("worker_wait_seconds")
+        if wait is not None and value <= wait:
+            raise ValueError(
+                f"must be longer than LOGGER_APP_WORKER_WAIT_SECONDS ({wait}): a long poll that "
+                "outlives its read timeout is abandoned, and SQS still hands it a message"
+            )
         return value
 
     @property

@@ -10,15 +10,17 @@ import time
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+import pytest
 
 from logger_app.settings import Settings
 from logger_app.worker import Worker
 from tests.faults import FaultProxy
-from tests.support import BIN, app_process, auth_headers, free_port
+from tests.support import BIN, ISSUER_ENV, app_process, auth_headers, free_port
 
 # No collector in these tests; what they check is the service, not its telemetry. The outbox
 # settings are the production defaults (a drain every 5 s, of entries older than 10 s).
@@ -87,6 +89,57 @@ def test_bad_settings_stop_the_process_naming_the_variable() -> None:
     assert result.returncode != 0
     assert "LOGGER_APP_MAX_BODY_BYTES: Input should be greater than 0" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _without_aws(tmp_path: Path, **environment: str) -> dict[str, str]:
+    """No region and no credentials from anywhere (variables, files), but these; the SDK on, its
+    exports to a port where nothing listens."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOGGER_APP_"))}
+    return {
+        **kept,
+        **ISSUER_ENV,
+        "HOME": str(tmp_path),
+        "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+        **environment,
+    }
+
+
+REGION = "LOGGER_APP_REGION or AWS_REGION or AWS_DEFAULT_REGION"
+MISSING = {
+    "region": ({}, f"logger-app: no AWS region: set {REGION} (e.g. us-east-1)"),
+    "credentials": (
+        {"AWS_REGION": "eu-west-1"},
+        "logger-app: no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
+        "AWS_PROFILE",
+    ),
+}
+
+
+@pytest.mark.parametrize("missing", MISSING)
+@pytest.mark.parametrize("command", [["worker"], ["serve", "--port", "0"], ["bootstrap"]], ids=str)
+def test_without_a_region_or_credentials_a_command_stops_with_one_line_saying_so(
+    tmp_path: Path, command: list[str], missing: str
+) -> None:
+    environment, expected = MISSING[missing]
+    try:
+        result = subprocess.run(
+            [str(BIN / "logger-app"), *command],
+            env=_without_aws(tmp_path, **environment),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except subprocess.TimeoutExpired as still_running:
+        output = (still_running.stdout or b"")[-2000:]
+        pytest.fail(f"logger-app {command[0]} was still running after 30 s: {output!r}")
+
+    assert result.returncode != 0
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(expected)
+    assert "unreachable" not in line
 
 
 def pending_events() -> list[dict[str, Any]]:

@@ -1,15 +1,18 @@
 """The README's local flow as a newcomer follows it: `scripts/run-local.sh` (what `make run`
 runs), then the API section's shell block — `logger-app token`, then each curl — as written,
-over real HTTP. Only the port and the ids each answer returns are filled in."""
+over real HTTP, then Ctrl-C. Only the port and the ids each answer returns are filled in."""
 
 import json
 import os
 import re
 import signal
 import subprocess
+import time
 from pathlib import Path
 
-from tests.support import REPO, free_port, wait_for_http
+import boto3
+
+from tests.support import AWS_TEST_ENV, REPO, free_port, wait_for_http
 
 
 def _readme_commands() -> list[str]:
@@ -53,13 +56,67 @@ def test_make_run_then_the_readme_curl_flow_works(tmp_path: Path) -> None:
             printed = log.read_text()
             assert "logger-app token --scope" in printed, printed
             assert not issuer.joinpath("private-key.pem").stat().st_mode & 0o077
-            _run_readme_block(port, env)
+            patient_id = _run_readme_block(port, env)
+            _wait_until_welcomed(patient_id, f"http://127.0.0.1:{moto_port}", log)
+
+            # Ctrl-C, as a terminal sends it: SIGINT to the script's process group.
+            os.killpg(script.pid, signal.SIGINT)
+            assert script.wait(timeout=60) != 0
+            assert _session(script.pid) == [], log.read_text()[-3000:]
         finally:
-            os.killpg(script.pid, signal.SIGTERM)
-            script.wait(timeout=30)
+            if script.poll() is None:
+                os.killpg(script.pid, signal.SIGTERM)
+                script.wait(timeout=60)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    # One stream, each line saying which process wrote it.
+    assert {line["service"] for line in lines} == {"logger-app", "logger-app-worker"}
+    worker = [line for line in lines if line["service"] == "logger-app-worker"]
+    assert [line["event"] for line in worker] == [
+        "worker.started",
+        "worker.processed",  # the sign-up's event
+        "worker.processed",  # the record's
+        "worker.stopped",
+    ]
+    assert {line["logger"] for line in worker} == {"logger_app.worker"}
 
 
-def _run_readme_block(port: int, env: dict[str, str]) -> None:
+def _wait_until_welcomed(patient_id: str, emulator: str, log: Path) -> None:
+    """The worker `make run` started consumed the sign-up's event: the patient is welcomed."""
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=emulator,
+        region_name=AWS_TEST_ENV["AWS_REGION"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        patient = dynamodb.get_item(
+            TableName="logger-app-patients", Key={"pk": {"S": "patient#" + patient_id}}
+        )["Item"]
+        if "welcomed_at" in patient:
+            return
+        assert time.monotonic() < deadline, "not welcomed:\n" + log.read_text()[-3000:]
+        time.sleep(0.2)
+
+
+def _session(session_id: int) -> list[str]:
+    """The command lines of the processes still running in a session."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = stat.with_name("cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        # After the command's name: state, ppid, pgrp, session; a zombie has exited already.
+        if int(fields[3]) == session_id and fields[0] != "Z":
+            members.append(cmdline)
+    return members
+
+
+def _run_readme_block(port: int, env: dict[str, str]) -> str:
+    """Run the block; return the signed-up patient's id."""
     commands = _readme_commands()
     token_line, curls = commands[0], commands[1:]
     assert token_line.startswith("TOKEN=$(.venv/bin/logger-app token")
@@ -92,5 +149,6 @@ def _run_readme_block(port: int, env: dict[str, str]) -> None:
         found.update({k: v for k, v in answer.items() if isinstance(v, str)})
         if "/v1/records" in command and "POST" not in command:
             assert answer["details"] == "follow-up"
-    assert [a for a in answers if "patient_id" in a and "created_at" in a]  # the sign-up
+    [signup] = [a for a in answers if "patient_id" in a and "created_at" in a]
     assert answers[-1]["status"] == "ready"
+    return str(signup["patient_id"])

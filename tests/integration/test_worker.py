@@ -4,6 +4,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
@@ -13,8 +14,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from logger_app.bootstrap import bootstrap
+from logger_app.events import Event
 from logger_app.settings import Settings
-from logger_app.worker import Worker
+from logger_app.worker import Worker, default_effects
 from tests.faults import FaultProxy
 from tests.integration.conftest import AppFactory, Counters, Logs, settle
 
@@ -118,16 +120,11 @@ def test_poison_messages_end_in_the_dead_letter_queue(
     [dead] = sqs.receive_message(QueueUrl=dead_letters)["Messages"]
     assert dead["Body"] == body
     assert worker.poll_once() == 0
-    assert (
-        counters.value("logger_app.worker_events", event="patient.exploded", outcome="failed")
-        >= receives - 1
+    # Counted as "unknown": a message's own event type must not mint metric series.
+    assert counters.value("logger_app.worker_events", event="unknown", outcome="failed") >= (
+        receives - 1
     )
-    assert (
-        counters.value(
-            "logger_app.worker_events", event="patient.exploded", outcome="dead_lettered"
-        )
-        >= 1
-    )
+    assert counters.value("logger_app.worker_events", event="unknown", outcome="dead_lettered") >= 1
 
 
 def test_an_event_for_a_missing_patient_is_poison_not_a_crash(worker: Worker, aws: str) -> None:
@@ -201,19 +198,18 @@ def test_the_receive_limit_is_the_queues_own(aws: str, counters: Counters) -> No
     worker = Worker(
         Settings(queue_name="limited-events", worker_wait_seconds=0, worker_retry_delay_seconds=0)
     )
+    before = [
+        counters.value("logger_app.worker_events", event="unknown", outcome=outcome)
+        for outcome in ("failed", "dead_lettered")
+    ]
 
     assert worker.poll_once() + worker.poll_once() == 2
 
     assert worker.receive_limit == 2
-    assert (
-        counters.value("logger_app.worker_events", event="patient.vanished", outcome="failed") == 1
-    )
-    assert (
-        counters.value(
-            "logger_app.worker_events", event="patient.vanished", outcome="dead_lettered"
-        )
-        == 1
-    )
+    failed = {"event": "unknown", "outcome": "failed"}
+    dead_lettered = {"event": "unknown", "outcome": "dead_lettered"}
+    assert counters.value("logger_app.worker_events", **failed) == before[0] + 1
+    assert counters.value("logger_app.worker_events", **dead_lettered) == before[1] + 1
 
 
 def test_a_failed_delete_neither_drops_the_batch_nor_its_count(
@@ -244,3 +240,107 @@ def test_a_failed_delete_neither_drops_the_batch_nor_its_count(
     failed_deletes = [line for line in logs() if line["event"] == "worker.delete_failed"]
     assert len(failed_deletes) == 2
     assert {line["error"] for line in failed_deletes} == {"InternalServerError"}
+
+
+def _send(queue_url: str, event: Event) -> None:
+    boto3.client("sqs").send_message(
+        QueueUrl=queue_url, MessageBody=event.body(), MessageAttributes=event.message_attributes()
+    )
+
+
+def test_the_workers_aws_calls_are_measured_like_the_apis(
+    client: TestClient, worker: Worker, counters: Counters
+) -> None:
+    """The call-duration histogram, with its outcome label, counts the worker's calls too."""
+    name = "logger_app.aws.call.duration"
+    calls = {
+        ("SQS", "ReceiveMessage", "ok"): 2,
+        ("DynamoDB", "TransactWriteItems", "ok"): 1,
+        ("DynamoDB", "TransactWriteItems", "conflict"): 1,  # the duplicate's marker was there
+        ("SQS", "DeleteMessage", "ok"): 2,
+    }
+
+    def measured() -> dict[tuple[str, str, str], float]:
+        return {
+            key: counters.value(name, service=key[0], operation=key[1], outcome=key[2])
+            for key in calls
+        }
+
+    client.post("/v1/signups", json=new_patient())
+    settle(client)
+    sqs = boto3.client("sqs")
+    [message] = sqs.receive_message(
+        QueueUrl=worker.queue_url, MessageAttributeNames=["All"], VisibilityTimeout=0
+    )["Messages"]
+    sqs.send_message(
+        QueueUrl=worker.queue_url,
+        MessageBody=message["Body"],
+        MessageAttributes=message["MessageAttributes"],
+    )
+    before = measured()
+
+    assert worker.poll_once() + worker.poll_once() == 2
+
+    assert {key: value - before[key] for key, value in measured().items()} == calls
+
+
+def test_an_unexpected_error_in_an_effect_is_that_messages_alone(
+    aws: str, counters: Counters, logs: Logs
+) -> None:
+    secret = "grace.hopper@example.com"
+
+    def broken(data: Mapping[str, str]) -> list[Any]:
+        raise RuntimeError(f"a bug that quotes the event: {secret}")
+
+    settings = Settings(worker_wait_seconds=0, worker_retry_delay_seconds=0)
+    effects = {**default_effects(settings), "record.created": broken}
+    worker = Worker(settings, queue_url=aws, effects=effects)
+    patient_id = str(uuid.uuid4())
+    boto3.client("dynamodb").put_item(
+        TableName=settings.patients_table, Item={"pk": {"S": "patient#" + patient_id}}
+    )
+    record = {"id": "r-1", "patient_id": patient_id, "doctor_id": "dr-who", "kind": "message"}
+    _send(aws, Event("record.created", record, trace_context={}))
+    _send(aws, Event("patient.signed_up", {"patient_id": patient_id}, trace_context={}))
+    failed = {"event": "record.created", "outcome": "failed"}
+    before = counters.value("logger_app.worker_events", **failed)
+
+    assert worker.poll_once() == 2  # one batch
+
+    assert "welcomed_at" in patient_item(patient_id)
+    assert counters.value("logger_app.worker_events", **failed) == before + 1
+    [failure] = [line for line in logs() if line["event"] == "worker.failed"]
+    assert failure["level"] == "ERROR"
+    assert failure["error"] == "RuntimeError"
+    assert failure["error_at"].startswith("logger_app/worker.py:")
+    assert secret not in json.dumps(logs())
+    assert worker.poll_once() == 1  # back on the queue after the (zero) retry delay
+
+
+def test_a_failed_message_is_not_hidden_again_while_its_batch_goes_on(aws: str) -> None:
+    """The heartbeat keeps only the messages still in hand invisible: a failed one is back on
+    the queue after its retry delay, however long the rest of its batch takes."""
+    settings = Settings(
+        worker_wait_seconds=0, worker_retry_delay_seconds=0, worker_visibility_timeout_seconds=2
+    )
+    sqs = boto3.client("sqs")
+    seen_meanwhile: list[str] = []
+
+    def slow(data: Mapping[str, str]) -> list[Any]:
+        time.sleep(1.5)  # past the heartbeat (every visibility timeout / 2)
+        seen_meanwhile.extend(
+            message["Body"]
+            for message in sqs.receive_message(QueueUrl=aws, VisibilityTimeout=30).get(
+                "Messages", []
+            )
+        )
+        return []
+
+    worker = Worker(settings, queue_url=aws, effects={"slow": slow})
+    poison = json.dumps({"id": "e-9", "type": "patient.exploded", "occurred_at": "now", "data": {}})
+    sqs.send_message(QueueUrl=aws, MessageBody=poison)
+    _send(aws, Event("slow", {}, trace_context={}))
+
+    assert worker.poll_once() == 2
+
+    assert seen_meanwhile == [poison]

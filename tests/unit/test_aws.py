@@ -6,6 +6,7 @@ from logger_app.aws import (
     Failure,
     classify,
     create_clients,
+    create_long_poll_client,
     error_code,
 )
 from logger_app.settings import Settings
@@ -70,3 +71,16 @@ def test_thread_pool_and_connection_pool_are_sized_together() -> None:
     assert clients.sqs.meta.config.max_pool_connections == pool
     assert clients.dynamodb.meta.config.retries["mode"] == "standard"
     assert clients.dynamodb.meta.region_name == "eu-west-1"
+
+
+def test_only_the_long_poll_waits_longer_than_the_short_read_timeout() -> None:
+    settings = Settings(region="eu-west-1")
+
+    clients = create_clients(settings)
+    long_poll = create_long_poll_client(settings)
+
+    assert long_poll.meta.config.read_timeout == settings.worker_wait_seconds + 5
+    assert clients.sqs.meta.config.read_timeout == settings.aws_read_timeout_seconds == 5
+    assert clients.dynamodb.meta.config.read_timeout == 5
+    assert long_poll.meta.config.connect_timeout == clients.sqs.meta.config.connect_timeout
+    assert long_poll.meta.config.retries == clients.sqs.meta.config.retries

@@ -67,3 +67,16 @@ def test_exceptions_are_kept_in_the_line(capsys: pytest.CaptureFixture[str]) -> 
 
     [line] = read(capsys)
     assert "RuntimeError: boom" in str(line["exc_info"])
+
+
+def test_the_service_is_the_processs_otel_service_name(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    configure_logging(Settings())
+    logging.getLogger("logger_app.test").info("from the API")
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "logger-app-worker")  # as `logger-app worker` sets
+    configure_logging(Settings())
+    logging.getLogger("logger_app.test").info("from the worker")
+
+    assert [line["service"] for line in read(capsys)] == ["logger-app", "logger-app-worker"]

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from logger_app.settings import Settings
+from logger_app.settings import Settings, configuration_error
 
 
 def test_defaults_are_usable_locally(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,3 +48,31 @@ def test_bad_values_fail_at_start_up(
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError, match=name.removeprefix("LOGGER_APP_").lower()):
         Settings()
+
+
+def test_the_long_polls_read_timeout_outlives_its_wait_by_the_aws_read_timeout() -> None:
+    assert Settings().worker_receive_read_timeout_seconds == 20 + 5
+    settings = Settings(worker_wait_seconds=10, aws_read_timeout_seconds=2)
+    assert settings.worker_receive_read_timeout_seconds == 12
+    assert (
+        Settings(worker_receive_read_timeout_seconds=40).worker_receive_read_timeout_seconds == 40
+    )
+
+
+@pytest.mark.parametrize(
+    ("wait", "read_timeout"), [("20", "20"), ("20", "5"), ("10", "9.5"), ("1", "0.5")]
+)
+def test_a_read_timeout_that_would_abandon_long_polls_is_refused(
+    monkeypatch: pytest.MonkeyPatch, wait: str, read_timeout: str
+) -> None:
+    monkeypatch.setenv("LOGGER_APP_WORKER_WAIT_SECONDS", wait)
+    monkeypatch.setenv("LOGGER_APP_WORKER_RECEIVE_READ_TIMEOUT_SECONDS", read_timeout)
+
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+
+    assert configuration_error(refused.value).splitlines()[1:] == [
+        "  LOGGER_APP_WORKER_RECEIVE_READ_TIMEOUT_SECONDS: Value error, must be longer than "
+        f"LOGGER_APP_WORKER_WAIT_SECONDS ({wait}): a long poll that outlives its read timeout "
+        "is abandoned, and SQS still hands it a message"
+    ]
