@@ -23,6 +23,7 @@ from logger_app.routes import health, records, signups
 from logger_app.services import Services
 from logger_app.settings import Settings, get_settings
 from logger_app.trace_sampling import keep_failed_traces
+from logger_app.tracing import NO_HEADERS, redact_query_string
 
 logger = logging.getLogger(__name__)
 
@@ -70,11 +71,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The FastAPI instrumentation is applied here rather than by opentelemetry-instrument
     # (OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=fastapi) because only here can it leave out the
     # per-message `http send` / `http receive` spans: half the spans of a trace, costing CPU on
-    # every request and telling a reader nothing. The server span and its metrics stay.
+    # every request and telling a reader nothing. The server span and its metrics stay, with
+    # neither the query string nor any header (tracing.py).
     FastAPIInstrumentor.instrument_app(
         app,
         excluded_urls=",".join(path.lstrip("/") for path in health.HEALTH_PATHS),
         exclude_spans=["receive", "send"],
+        server_request_hook=redact_query_string,
+        http_capture_headers_server_request=NO_HEADERS,
+        http_capture_headers_server_response=NO_HEADERS,
     )
     return app
 
