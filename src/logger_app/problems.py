@@ -20,7 +20,8 @@ logger = logging.getLogger(__name__)
 
 
 class Problem(Exception):
-    """An error the client is told about: ``slug`` names its stable ``type``."""
+    """An error the client is told about: ``slug`` names its stable ``type``; ``reason``, the
+    audit log's reason code, is the slug unless a finer one is given (which 401 it was)."""
 
     def __init__(
         self,
@@ -31,6 +32,7 @@ class Problem(Exception):
         *,
         headers: Mapping[str, str] | None = None,
         extra: Mapping[str, Any] | None = None,
+        reason: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -39,6 +41,7 @@ class Problem(Exception):
         self.detail = detail
         self.headers = dict(headers or {})
         self.extra = dict(extra or {})
+        self.reason = reason or slug
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -1,6 +1,7 @@
 """Bearer tokens against the real app process over real HTTP, with an issuer shaped like Amazon
-Cognito (its JWKS served over HTTP here): every 401, 403 and 503, the JWKS cache, the audit
-log, and that no token reaches a log line, a span or a metric label."""
+Cognito (its JWKS served over HTTPS, with a certificate the app is given to trust): every 401,
+403 and 503, the JWKS cache, the audit log, and that no token reaches a log line, a span or a
+metric label."""
 
 import base64
 import hashlib
@@ -9,6 +10,7 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -27,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from tests.support import BIN, app_process, free_port
+from tests.tls import self_signed_certificate, server_context
 
 CLIENT_ID = "test-client"
 ALL_SCOPES = "signups:write records:write records:read"
@@ -38,7 +41,7 @@ def _b64(data: bytes) -> str:
 
 
 class Issuer:
-    """A token issuer: RSA keys, and its JWKS over HTTP (which can be taken down)."""
+    """A token issuer: RSA keys, and its JWKS over HTTPS (which can be taken down)."""
 
     def __init__(self) -> None:
         self.keys: dict[str, rsa.RSAPrivateKey] = {}
@@ -63,8 +66,12 @@ class Issuer:
             def log_message(self, *args: Any) -> None:
                 pass
 
+        self.certificate, key = self_signed_certificate(Path(tempfile.mkdtemp()))
         self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/pool"
+        self.server.socket = server_context(self.certificate, key).wrap_socket(
+            self.server.socket, server_side=True
+        )
+        self.url = f"https://127.0.0.1:{self.server.server_port}/pool"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def add_key(self, publish: bool = True) -> str:
@@ -158,6 +165,8 @@ def start_api(aws: str, issuer: Issuer, tmp_path: Path) -> Iterator[Callable[...
                 "LOGGER_APP_AUTH_ISSUER": issuer.url,
                 "LOGGER_APP_AUTH_CLIENT_IDS": f"other-client,{CLIENT_ID}",
                 "LOGGER_APP_AUTH_JWKS_MIN_REFETCH_SECONDS": "1",
+                # The issuer's certificate, trusted as a CA is (OpenSSL's default verify paths).
+                "SSL_CERT_FILE": str(issuer.certificate),
                 "OTEL_TRACES_EXPORTER": "console",
                 "OTEL_METRICS_EXPORTER": "console",
                 "OTEL_METRIC_EXPORT_INTERVAL": "500",
@@ -230,6 +239,65 @@ def test_every_refused_token_gets_401_with_www_authenticate(
     # Health checks need no token.
     assert api.client.get("/healthz").status_code == 200
     assert api.client.get("/readyz").status_code == 200
+
+
+def test_token_times_must_be_numbers_and_its_lifetime_is_bounded(
+    start_api: Callable[..., Api], issuer: Issuer
+) -> None:
+    api = start_api()
+    now = int(time.time())
+    refused = {
+        "exp as a string": (issuer.token(exp=str(now + 600)), "the token's exp is not a number"),
+        "iat as a string": (issuer.token(iat=str(now)), "the token's iat is not a number"),
+        "nbf as a string": (issuer.token(nbf=str(now)), "the token's nbf is not a number"),
+        "valid until 9999": (issuer.token(exp=253402300799), "lifetime is longer than allowed"),
+        "a day and a minute": (issuer.token(exp=now + 86_460), "lifetime is longer than allowed"),
+        "issued two days ago": (
+            issuer.token(iat=now - 172_800, exp=now + 600),
+            "lifetime is longer than allowed",
+        ),
+    }
+    for case, (token, why) in refused.items():
+        response = api.call("GET", f"/v1/records/{uuid.uuid4()}", token)
+        _problem(response, 401, "unauthorized")
+        assert why in response.headers["www-authenticate"], case
+    # A day at most (LOGGER_APP_AUTH_MAX_TOKEN_LIFETIME_SECONDS), numbers as JSON numbers.
+    a_day = issuer.token(iat=now, nbf=now, exp=now + 86_400)
+    assert api.call("GET", f"/v1/records/{uuid.uuid4()}", a_day).status_code == 404
+    as_floats = issuer.token(iat=now + 0.5, nbf=now + 0.5, exp=now + 600.5)
+    assert api.call("GET", f"/v1/records/{uuid.uuid4()}", as_floats).status_code == 404
+
+    strict = start_api(LOGGER_APP_AUTH_MAX_TOKEN_LIFETIME_SECONDS="300")
+    assert strict.call("GET", f"/v1/records/{uuid.uuid4()}", a_day).status_code == 401
+    five_minutes = issuer.token(exp=now + 300)
+    assert strict.call("GET", f"/v1/records/{uuid.uuid4()}", five_minutes).status_code == 404
+
+
+def test_an_audience_in_the_token_must_be_the_configured_one(
+    start_api: Callable[..., Api], issuer: Issuer
+) -> None:
+    def status(api: Api, **claims: Any) -> int:
+        return api.call("GET", f"/v1/records/{uuid.uuid4()}", issuer.token(**claims)).status_code
+
+    # Client ids only (Cognito's tokens have no aud): a token naming an audience is for another
+    # API, even from an allowed client.
+    clients_only = start_api()
+    assert status(clients_only) == 404
+    assert status(clients_only, aud="another-api") == 401
+    assert status(clients_only, aud=["another-api"]) == 401
+
+    both = start_api(LOGGER_APP_AUTH_AUDIENCE="logger-app-api")
+    assert status(both, aud="logger-app-api") == 404
+    assert status(both, aud=["another-api", "logger-app-api"]) == 404
+    assert status(both, aud="another-api") == 401
+    assert status(both) == 404  # no aud: its client id binds it to this API
+    assert status(both, aud="logger-app-api", client_id="someone-else") == 401
+
+    audience_only = start_api(
+        LOGGER_APP_AUTH_AUDIENCE="logger-app-api", LOGGER_APP_AUTH_CLIENT_IDS=""
+    )
+    assert status(audience_only, aud="logger-app-api", client_id="any-client") == 404
+    assert status(audience_only, client_id="any-client") == 401  # nothing binds it to us
 
 
 def test_a_missing_scope_gets_403_naming_it(start_api: Callable[..., Api], issuer: Issuer) -> None:
@@ -409,3 +477,22 @@ def test_the_api_refuses_to_start_without_an_issuer() -> None:
     )
     assert result.returncode != 0
     assert "LOGGER_APP_AUTH_CLIENT_IDS or LOGGER_APP_AUTH_AUDIENCE" in result.stderr
+
+    # The keys decide whose tokens are accepted: never fetched over plain http.
+    for insecure in (
+        {"LOGGER_APP_AUTH_ISSUER": "http://issuer.example"},
+        {
+            "LOGGER_APP_AUTH_ISSUER": "https://issuer.example",
+            "LOGGER_APP_AUTH_JWKS_URL": "http://issuer.example/jwks.json",
+        },
+    ):
+        result = subprocess.run(
+            [str(BIN / "logger-app"), "serve", "--port", str(free_port())],
+            env={**env, **insecure, "OTEL_SDK_DISABLED": "true", "LOGGER_APP_AUTH_CLIENT_IDS": "a"},
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        assert result.returncode != 0, insecure
+        assert "must be fetched over https" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
