@@ -23,7 +23,7 @@ refusal carries a reason code (``token-expired``, ...) for the audit log.
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -32,8 +32,10 @@ import anyio
 import anyio.to_thread
 import jwt
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from opentelemetry import trace
+from starlette.routing import BaseRoute
 
 from logger_app import audit, local_issuer
 from logger_app.problems import Problem
@@ -50,9 +52,9 @@ SCOPES = {
 }
 # What each scope lets a caller do, as the audit log names it.
 ACTIONS = {
-    "signups:write": "patient.sign_up",
-    "records:write": "record.create",
-    "records:read": "record.read",
+    "signups:write": audit.SIGN_UP,
+    "records:write": audit.RECORD_CREATE,
+    "records:read": audit.RECORD_READ,
 }
 # The span attribute carrying the caller: the only part of a token that leaves this module.
 CLIENT_ID_ATTRIBUTE = "logger_app.client_id"
@@ -60,11 +62,10 @@ CLIENT_ID_ATTRIBUTE = "logger_app.client_id"
 
 @dataclass(frozen=True)
 class Caller:
-    """Who made an authorized request, and what for."""
+    """Who made an authorized request."""
 
     client_id: str
     scopes: frozenset[str]
-    action: str
 
 
 class KeysUnavailable(Exception):
@@ -343,39 +344,51 @@ _bearer = HTTPBearer(
 )
 
 
-def requires(scope: str) -> Callable[..., Awaitable[Caller]]:
-    """A dependency admitting only requests whose token carries ``scope`` (401 or 403 else)."""
-    action = ACTIONS[scope]
+class Requires:
+    """The dependency admitting only requests whose token carries ``scope`` (401 or 403 else);
+    the audit entry learns the verified client."""
 
-    async def authorized(
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+        self.action = ACTIONS[scope]
+
+    async def __call__(
+        self,
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        entry: Annotated[audit.Entry, Depends(audit.entry)],
     ) -> Caller:
         authenticator: Authenticator = request.app.state.authenticator
-        resource = audit.resource_ids(request.path_params)
         if credentials is None:
-            audit.log(action, "unauthenticated", None, **resource)
             raise _MISSING
-        try:
-            client_id, scopes = await authenticator.authenticate(credentials.credentials)
-        except Problem as problem:
-            outcome = "unauthenticated" if problem.status == 401 else "failed"
-            audit.log(action, outcome, None, **resource)
-            raise
+        client_id, scopes = await authenticator.authenticate(credentials.credentials)
+        entry.client_id = client_id
         trace.get_current_span().set_attribute(CLIENT_ID_ATTRIBUTE, client_id)
-        if scope not in scopes:
-            audit.log(action, "denied", client_id, **resource)
+        if self.scope not in scopes:
             raise Problem(
                 403,
                 "insufficient-scope",
                 "Forbidden",
-                f"This request needs the scope {scope}, which the token does not carry.",
+                f"This request needs the scope {self.scope}, which the token does not carry.",
                 headers={
                     "WWW-Authenticate": f'Bearer realm="{REALM}", error="insufficient_scope", '
-                    f'scope="{scope}"'
+                    f'scope="{self.scope}"'
                 },
-                extra={"scope": scope},
+                extra={"scope": self.scope},
             )
-        return Caller(client_id, scopes, action)
+        return Caller(client_id, scopes)
 
-    return authorized
+
+def requires(scope: str) -> Requires:
+    return Requires(scope)
+
+
+def audited_routes(routes: Iterable[BaseRoute]) -> list[tuple[BaseRoute, str]]:
+    """Every route that requires a scope (the PHI endpoints), with the action it audits."""
+    found: list[tuple[BaseRoute, str]] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            for dependency in route.dependant.dependencies:
+                if isinstance(dependency.call, Requires):
+                    found.append((route, dependency.call.action))
+    return found

@@ -14,7 +14,8 @@ from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from logger_app import metrics
-from logger_app.auth import Authenticator, configuration_errors
+from logger_app.audit import AuditLog
+from logger_app.auth import Authenticator, audited_routes, configuration_errors
 from logger_app.body_limit import BodySizeLimit
 from logger_app.logs import configure_logging
 from logger_app.problems import install_problem_handlers
@@ -63,11 +64,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.authenticator = Authenticator(settings)
     install_problem_handlers(app, settings)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestLog)
     app.include_router(signups.router)
     app.include_router(records.router)
     app.include_router(health.router)
+    # Outermost last: the audit line sees every answer, the body limit's included.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    phi_routes = [*signups.router.routes, *records.router.routes]
+    app.add_middleware(AuditLog, routes=audited_routes(phi_routes))
+    app.add_middleware(RequestLog)
     # The FastAPI instrumentation is applied here rather than by opentelemetry-instrument
     # (OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=fastapi) because only here can it leave out the
     # per-message `http send` / `http receive` spans: half the spans of a trace, costing CPU on

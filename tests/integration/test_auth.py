@@ -141,9 +141,18 @@ class Api:
         self.client = httpx.Client(base_url=url, timeout=30)
         self.output_path = output
 
-    def call(self, method: str, path: str, token: str | None, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return self.client.request(method, path, headers=headers, **kwargs)
+    def call(
+        self,
+        method: str,
+        path: str,
+        token: str | None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        authorization = {"Authorization": f"Bearer {token}"} if token else {}
+        return self.client.request(
+            method, path, headers={**authorization, **(headers or {})}, **kwargs
+        )
 
     def stop(self) -> str:
         """SIGTERM, then everything it wrote: log lines, and spans and metrics (console)."""
@@ -401,7 +410,7 @@ def test_audit_lines_and_no_token_or_personal_data_anywhere(
         {
             k: v
             for k, v in line.items()
-            if k in {"client_id", "action", "outcome", "patient_id", "record_id"}
+            if k in {"client_id", "action", "outcome", "reason", "patient_id", "record_id"}
         }
         for line in _json_lines(output)
         if line["event"] == "audit"
@@ -431,10 +440,22 @@ def test_audit_lines_and_no_token_or_personal_data_anywhere(
             "client_id": CLIENT_ID,
             "action": "record.read",
             "outcome": "not_found",
+            "reason": "record-not-found",
             "record_id": missing_id,
         },
-        {"client_id": CLIENT_ID, "action": "record.create", "outcome": "denied"},
-        {"action": "record.read", "outcome": "unauthenticated", "record_id": record_id},
+        # Refusals name their reason (never the token): the scope missing, the token expired.
+        {
+            "client_id": CLIENT_ID,
+            "action": "record.create",
+            "outcome": "denied",
+            "reason": "insufficient-scope",
+        },
+        {
+            "action": "record.read",
+            "outcome": "unauthenticated",
+            "reason": "token-expired",
+            "record_id": record_id,
+        },
     ]
     audit_lines = [line for line in _json_lines(output) if line["event"] == "audit"]
     assert all(line["logger"] == "logger_app.audit" for line in audit_lines)
@@ -452,6 +473,58 @@ def test_audit_lines_and_no_token_or_personal_data_anywhere(
     assert "authorization" not in output
     for value in patient.values():
         assert value.lower() not in output.lower()
+
+
+def test_an_idempotency_key_belongs_to_the_client_that_used_it(
+    start_api: Callable[..., Api], issuer: Issuer
+) -> None:
+    """Two clients of the issuer, the same Idempotency-Key: each its own key."""
+    api = start_api()
+    a = issuer.token()
+    b = issuer.token(client_id="other-client", sub="other-client")
+    key = {"Idempotency-Key": "the-same-key"}
+    patient = {"email": "two.clients@example.com", "full_name": "Two Clients"}
+
+    first = api.call("POST", "/v1/signups", a, key, json=patient)
+    assert first.status_code == 201, first.text
+    patient_id = first.json()["patient_id"]
+    # B sending A's key and body gets no part of A's answer: for B the key is new, the email
+    # already taken.
+    stolen = api.call("POST", "/v1/signups", b, key, json=patient)
+    _problem(stolen, 409, "email-already-registered")
+    assert patient_id not in stolen.text
+    # B's own sign-up with that key is its own.
+    own = api.call("POST", "/v1/signups", b, key, json={**patient, "email": "b@example.com"})
+    assert own.status_code == 201, own.text
+    assert own.json()["patient_id"] != patient_id
+    assert "idempotent-replayed" not in own.headers
+    # Each client's replay answers that client's first request.
+    replay_a = api.call("POST", "/v1/signups", a, key, json=patient)
+    assert (replay_a.json(), replay_a.headers["idempotent-replayed"]) == (first.json(), "true")
+    replay_b = api.call("POST", "/v1/signups", b, key, json={**patient, "email": "b@example.com"})
+    assert (replay_b.json(), replay_b.headers["idempotent-replayed"]) == (own.json(), "true")
+    # The same for records.
+    record = {"patient_id": patient_id, "doctor_id": "dr-keys", "kind": "note"}
+    record_key = {"Idempotency-Key": "the-same-record-key"}
+    mine = api.call("POST", "/v1/records", a, record_key, json=record)
+    theirs = api.call("POST", "/v1/records", b, record_key, json=record)
+    assert (mine.status_code, theirs.status_code) == (201, 201)
+    assert mine.json()["id"] != theirs.json()["id"]
+    assert "idempotent-replayed" not in theirs.headers
+    output = api.stop()
+
+    sign_ups = [
+        (line["client_id"], line["outcome"], line.get("patient_id"))
+        for line in _json_lines(output)
+        if line["event"] == "audit" and line["action"] == "patient.sign_up"
+    ]
+    assert sign_ups == [
+        (CLIENT_ID, "success", patient_id),
+        ("other-client", "conflict", None),  # B is never credited with A's patient
+        ("other-client", "success", own.json()["patient_id"]),
+        (CLIENT_ID, "success", patient_id),
+        ("other-client", "success", own.json()["patient_id"]),
+    ]
 
 
 def test_the_api_refuses_to_start_without_an_issuer() -> None:
