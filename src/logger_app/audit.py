@@ -63,8 +63,9 @@ class Entry:
     ids: dict[str, str] = field(default_factory=dict)
 
 
-async def entry(request: Request) -> Entry:
-    """The request's audit entry (a dependency of the PHI routes and the token check)."""
+def entry(request: Request) -> Entry:
+    """The request's audit entry, for the PHI routes and the token check to fill in (a plain
+    call, not a FastAPI dependency: each dependency costs every request its resolution)."""
     found: Entry = request.scope[_ENTRY]
     return found
 

@@ -356,13 +356,12 @@ class Requires:
         self,
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-        entry: Annotated[audit.Entry, Depends(audit.entry)],
     ) -> Caller:
         authenticator: Authenticator = request.app.state.authenticator
         if credentials is None:
             raise _MISSING
         client_id, scopes = await authenticator.authenticate(credentials.credentials)
-        entry.client_id = client_id
+        audit.entry(request).client_id = client_id
         trace.get_current_span().set_attribute(CLIENT_ID_ATTRIBUTE, client_id)
         if self.scope not in scopes:
             raise Problem(

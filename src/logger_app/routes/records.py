@@ -1,9 +1,9 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 
-from logger_app.audit import Entry, entry
+from logger_app.audit import entry
 from logger_app.auth import Caller, requires
 from logger_app.problems import problem_responses
 from logger_app.routes.headers import REPLAYED, V1_PROBLEMS, IdempotencyKey, replayed_response
@@ -21,7 +21,6 @@ Timestamp = Annotated[
 ]
 Writer = Annotated[Caller, Depends(requires("records:write"))]
 Reader = Annotated[Caller, Depends(requires("records:read"))]
-Audit = Annotated[Entry, Depends(entry)]
 READ_PROBLEMS = {**V1_PROBLEMS, 404: ["record-not-found"]}
 
 
@@ -49,12 +48,13 @@ READ_PROBLEMS = {**V1_PROBLEMS, 404: ["record-not-found"]}
 )
 async def create_record(
     body: RecordRequest,
+    request: Request,
     response: Response,
     caller: Writer,
-    audit: Audit,
     services: Annotated[Services, Depends(get_services)],
     idempotency_key: IdempotencyKey = None,
 ) -> Record:
+    audit = entry(request)
     audit.ids["patient_id"] = str(body.patient_id)
     if body.id is not None:
         audit.ids["record_id"] = str(body.id)
@@ -71,10 +71,13 @@ async def create_record(
     description="Needs the scope `records:read`.",
 )
 async def newest_record(
-    id: UUID, caller: Reader, audit: Audit, services: Annotated[Services, Depends(get_services)]
+    id: UUID,
+    request: Request,
+    caller: Reader,
+    services: Annotated[Services, Depends(get_services)],
 ) -> Record:
     record = await services.records.newest(id)
-    audit.ids["patient_id"] = str(record.patient_id)
+    entry(request).ids["patient_id"] = str(record.patient_id)
     return record
 
 
@@ -86,10 +89,10 @@ async def newest_record(
 async def record_at(
     id: UUID,
     timestamp: Timestamp,
+    request: Request,
     caller: Reader,
-    audit: Audit,
     services: Annotated[Services, Depends(get_services)],
 ) -> Record:
     record = await services.records.at(id, timestamp)
-    audit.ids["patient_id"] = str(record.patient_id)
+    entry(request).ids["patient_id"] = str(record.patient_id)
     return record

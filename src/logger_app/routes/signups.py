@@ -1,8 +1,8 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
-from logger_app.audit import Entry, entry
+from logger_app.audit import entry
 from logger_app.auth import Caller, requires
 from logger_app.problems import problem_responses
 from logger_app.routes.headers import REPLAYED, V1_PROBLEMS, IdempotencyKey, replayed_response
@@ -31,14 +31,14 @@ router = APIRouter(prefix="/v1/signups", tags=["signups"])
 )
 async def sign_up(
     body: SignupRequest,
+    request: Request,
     response: Response,
     caller: Annotated[Caller, Depends(requires("signups:write"))],
-    audit: Annotated[Entry, Depends(entry)],
     services: Annotated[Services, Depends(get_services)],
     idempotency_key: IdempotencyKey = None,
 ) -> SignupResponse:
     result = await services.signups.sign_up(body, caller.client_id, idempotency_key)
-    audit.ids["patient_id"] = str(result.response.patient_id)
+    entry(request).ids["patient_id"] = str(result.response.patient_id)
     if result.replayed:
         response.headers[REPLAYED] = "true"
     return result.response
