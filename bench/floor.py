@@ -113,15 +113,21 @@ class Recorder:
         return path, background
 
 
+def _sign_up(client: TestClient) -> httpx.Response:
+    response: httpx.Response = client.post(
+        "/v1/signups",
+        json={"email": f"floor.{uuid.uuid4()}@bench.example", "full_name": "Floor Patient"},
+    )
+    return response
+
+
 def _request(client: TestClient, workload: str) -> Callable[[], httpx.Response]:
     """A new request of the workload on each call (sign-ups need a new email each time)."""
-    patient = str(uuid.uuid4())
-    record = {"patient_id": patient, "doctor_id": "dr-bench", "kind": "message"}
     if workload == "signup":
-        return lambda: client.post(
-            "/v1/signups",
-            json={"email": f"floor.{uuid.uuid4()}@bench.example", "full_name": "Floor Patient"},
-        )
+        return lambda: _sign_up(client)
+    # Records are for a patient who signed up (the write checks it).
+    patient = _sign_up(client).json()["patient_id"]
+    record = {"patient_id": patient, "doctor_id": "dr-bench", "kind": "message"}
     if workload == "record_create":
         return lambda: client.post("/v1/records", json=record)
     if workload == "record_read":
@@ -136,6 +142,7 @@ def _request(client: TestClient, workload: str) -> Callable[[], httpx.Response]:
 class Recorded:
     request_path: list[Call]
     background: list[Call]
+    kept: frozenset[str] = frozenset()  # ids a replay keeps (the patient a record names)
 
 
 def record_calls(workload: str) -> Recorded:
@@ -164,7 +171,9 @@ def record_calls(workload: str) -> Recorded:
         raise RuntimeError(f"the recorded request failed: {response.status_code} {response.text}")
     path, background = recorder.split(number, settings.outbox_table)
     _check(workload, path)
-    return Recorded(path, background)
+    # A record names a patient who signed up before it: its replays keep that id.
+    kept = frozenset({response.json()["patient_id"]} if workload == "record_create" else ())
+    return Recorded(path, background, kept)
 
 
 def _check(workload: str, path: list[Call]) -> None:
@@ -180,9 +189,10 @@ def _names(calls: list[Call]) -> list[str]:
     return [f"{s}.{op}" for s, op, _ in calls]
 
 
-def _fresh(calls: list[Call]) -> list[Call]:
-    """The same calls with every id and digest replaced, consistently within the request."""
-    replacements: dict[str, str] = {}
+def _fresh(calls: list[Call], kept: frozenset[str] = frozenset()) -> list[Call]:
+    """The same calls with every id and digest replaced, consistently within the request, but
+    those `kept` (the patient a record names must exist)."""
+    replacements: dict[str, str] = {token: token for token in kept}
 
     def replace(match: re.Match[str]) -> str:
         token = match.group(0)
@@ -209,7 +219,9 @@ def _outbox_cleanup(calls: list[Call], outbox_table: str) -> list[Call]:
     ]
 
 
-def replay(calls: list[Call], fresh: bool, iterations: int) -> tuple[float, float]:
+def replay(
+    calls: list[Call], fresh: bool, iterations: int, kept: frozenset[str] = frozenset()
+) -> tuple[float, float]:
     """CPU and wall milliseconds per replay of `calls`, with the app's client configuration;
     the outbox entries a replay leaves are deleted after it, untimed."""
     settings = get_settings()
@@ -224,7 +236,7 @@ def replay(calls: list[Call], fresh: bool, iterations: int) -> tuple[float, floa
 
     plan = [
         (bound(each), bound(_outbox_cleanup(each, settings.outbox_table)))
-        for each in (_fresh(calls) if fresh else calls for _ in range(WARMUP + iterations))
+        for each in (_fresh(calls, kept) if fresh else calls for _ in range(WARMUP + iterations))
     ]
     cpu = wall = 0.0
     for number, (each, cleanup) in enumerate(plan):
@@ -243,7 +255,7 @@ def measure(workload: str, iterations: int) -> dict[str, Any]:
     recorded = record_calls(workload)
     fresh = workload in UNIQUE_PER_CALL
     path = recorded.request_path
-    cpu, wall = replay(path, fresh, iterations)
+    cpu, wall = replay(path, fresh, iterations, recorded.kept)
     result: dict[str, Any] = {
         "calls": _names(path),
         "background_calls": _names(recorded.background),
@@ -256,7 +268,11 @@ def measure(workload: str, iterations: int) -> dict[str, Any]:
     transactions = [c for c in path if (c[0], c[1]) == TRANSACT]
     if transactions:
         # The transaction alone: the request path of a write that publishes in the background.
-        alone = (cpu, wall) if path == transactions else replay(transactions, fresh, iterations)
+        alone = (
+            (cpu, wall)
+            if path == transactions
+            else replay(transactions, fresh, iterations, recorded.kept)
+        )
         result["transact_cpu_ms_per_op"], result["transact_wall_ms_per_op"] = alone
     return result
 

@@ -1,9 +1,14 @@
 """A loopback proxy between boto3 and moto that injects AWS-shaped faults.
 
 Faults are matched on the ``X-Amz-Target`` header (``DynamoDB_20120810.TransactWriteItems``,
-``AmazonSQS.SendMessage``), which both services' JSON protocols send.
+``AmazonSQS.SendMessage``), which both services' JSON protocols send. Most act before the
+request reaches moto (``slow`` holds it, then forwards it); ``lose_answer`` and ``late_answer``
+forward it at once, so moto applies it, then drop the connection without an answer or hold the
+answer back for the delay: the call's outcome is lost to the client, as when a network or
+DynamoDB stalls after a commit.
 """
 
+import contextlib
 import http.client
 import json
 import threading
@@ -15,7 +20,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
 from urllib.parse import urlsplit
 
-FaultKind = Literal["throttle", "error500", "slow", "drop", "refuse_first_entry"]
+FaultKind = Literal[
+    "throttle", "error500", "slow", "drop", "refuse_first_entry", "lose_answer", "late_answer"
+]
 
 _ERROR_BODIES = {
     "throttle": (
@@ -93,6 +100,17 @@ class FaultProxy:
             time.sleep(fault.delay_seconds)
         if fault and fault.kind == "refuse_first_entry":
             self._refuse_first_entry(request, body)
+            return
+        if fault and fault.kind == "lose_answer":
+            self._exchange(request, body)  # moto applies it; its answer never reaches the client
+            request.close_connection = True
+            request.connection.close()
+            return
+        if fault and fault.kind == "late_answer":
+            answer = self._exchange(request, body)  # applied by moto at once, answered late
+            time.sleep(fault.delay_seconds)
+            with contextlib.suppress(OSError):  # the client may have given up by now
+                self._reply(request, *answer)
             return
         if fault and fault.kind in _ERROR_BODIES:
             status, payload = _ERROR_BODIES[fault.kind]

@@ -45,8 +45,12 @@ def app_environment(
     it refuses to start without them, and the worker checks no tokens."""
     if process is Process.WORKER and auth_environment:
         raise ValueError("the worker checks no tokens: give it no LOGGER_APP_AUTH_* settings")
+    # The API believes X-Forwarded-For (the client address in its spans) from peers in the VPC
+    # only: its load balancers; a client cannot choose the address reported for it.
+    proxies = {"LOGGER_APP_TRUSTED_PROXIES": config.vpc_cidr} if process is Process.API else {}
     return {
         **(auth_environment or {}),
+        **proxies,
         "LOGGER_APP_RECORDS_TABLE": resources.records_table_name,
         "LOGGER_APP_PATIENTS_TABLE": resources.patients_table_name,
         "LOGGER_APP_OUTBOX_TABLE": resources.outbox_table_name,

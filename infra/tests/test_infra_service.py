@@ -157,6 +157,15 @@ def test_app_environment_follows_the_telemetry_contract(prod: LoggerAppStacks) -
     assert env["LOGGER_APP_REGION"] == "eu-west-1"
 
 
+def test_the_api_believes_forwarded_addresses_from_the_vpc_only(prod: LoggerAppStacks) -> None:
+    """uvicorn's --forwarded-allow-ips (`logger-app serve` reads LOGGER_APP_TRUSTED_PROXIES):
+    the load balancers' addresses are in the VPC; never `*`. The worker serves nothing."""
+    api = environment(container(_task(prod), "app"))
+    assert api["LOGGER_APP_TRUSTED_PROXIES"] == prod.config.vpc_cidr == "10.40.0.0/16"
+    worker = environment(container(_task(prod, worker=True), "app"))
+    assert "LOGGER_APP_TRUSTED_PROXIES" not in worker
+
+
 def test_images_come_from_ecr_at_the_configured_tag(prod: LoggerAppStacks) -> None:
     app_image = str(container(_task(prod), "app")["Image"])
     assert "AppRepository" in app_image

@@ -2,31 +2,40 @@
 ``requires(scope)`` dependency every /v1 route declares.
 
 A token is accepted only when all of these hold: RS256 (the issuer's algorithm; ``none`` and
-HMAC are refused before any key is looked up), signed by a key in the issuer's JWKS, ``iss``
-exactly the issuer, ``exp`` and ``iat`` present and ``exp`` not passed (with a small leeway),
-``token_use`` "access" when present (Cognito's ID tokens are refused), the configured ``aud``
-and/or a ``client_id`` in the allowed list, and the route's scope in ``scope`` (or ``scp``;
-with ``auth_scope_prefix`` set, Cognito's ``<resource server>/``, only scopes carrying it).
+HMAC are refused before any key is looked up), signed by a key in the issuer's JWKS (fetched
+over https), ``iss`` exactly the issuer, ``exp`` and ``iat`` present, ``exp``, ``iat`` and
+``nbf`` numbers (PyJWT alone accepts ``"exp": "9999999999"``), ``exp`` not passed and ``iat``
+and ``nbf`` not to come (with a small leeway), ``exp - iat`` within the maximum lifetime,
+``token_use`` "access" when present (Cognito's ID tokens are refused), an ``aud``, when the token
+has one, equal to the configured audience (a token for another API is refused even where only
+client ids are configured), a ``client_id`` in the allowed list (when one is configured; a token
+without ``aud`` needs one), and the route's scope in ``scope`` (or ``scp``; with
+``auth_scope_prefix`` set, Cognito's ``<resource server>/``, only scopes carrying it).
 
 The JWKS is fetched only when a token names a key id not in the cache: in a worker thread, once
 for concurrent misses, and at most once per ``auth_jwks_min_refetch_seconds``. Checking a token
 against a cached key is CPU only and runs on the event loop.
 
-Nothing from the token except the verified client id reaches logs, spans or metrics.
+Nothing from the token except the verified client id reaches logs, spans or metrics. Each
+refusal carries a reason code (``token-expired``, ...) for the audit log.
 """
 
 import logging
+import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import anyio
 import anyio.to_thread
 import jwt
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from opentelemetry import trace
+from starlette.routing import BaseRoute
 
 from logger_app import audit, local_issuer
 from logger_app.problems import Problem
@@ -43,9 +52,9 @@ SCOPES = {
 }
 # What each scope lets a caller do, as the audit log names it.
 ACTIONS = {
-    "signups:write": "patient.sign_up",
-    "records:write": "record.create",
-    "records:read": "record.read",
+    "signups:write": audit.SIGN_UP,
+    "records:write": audit.RECORD_CREATE,
+    "records:read": audit.RECORD_READ,
 }
 # The span attribute carrying the caller: the only part of a token that leaves this module.
 CLIENT_ID_ATTRIBUTE = "logger_app.client_id"
@@ -53,11 +62,10 @@ CLIENT_ID_ATTRIBUTE = "logger_app.client_id"
 
 @dataclass(frozen=True)
 class Caller:
-    """Who made an authorized request, and what for."""
+    """Who made an authorized request."""
 
     client_id: str
     scopes: frozenset[str]
-    action: str
 
 
 class KeysUnavailable(Exception):
@@ -76,12 +84,20 @@ def configuration_errors(settings: Settings) -> list[str]:
             "(e.g. https://cognito-idp.<region>.amazonaws.com/<user pool id>); for local "
             "development set LOGGER_APP_LOCAL_ISSUER_DIR instead (make run does)"
         ]
+    errors = []
     if not settings.auth_client_ids and not settings.auth_audience:
-        return [
+        errors.append(
             "LOGGER_APP_AUTH_CLIENT_IDS or LOGGER_APP_AUTH_AUDIENCE: at least one is required, "
             "or any client of the issuer could call the API"
-        ]
-    return []
+        )
+    jwks_url = settings.jwks_url or ""
+    if urlsplit(jwks_url).scheme != "https":
+        source = "LOGGER_APP_AUTH_JWKS_URL" if settings.auth_jwks_url else "LOGGER_APP_AUTH_ISSUER"
+        errors.append(
+            f"{source}: the issuer's keys ({jwks_url}) must be fetched over https: they decide "
+            "whose tokens are accepted"
+        )
+    return errors
 
 
 class KeySet:
@@ -174,7 +190,9 @@ def issuer_keys(settings: Settings) -> tuple[str, KeySet]:
     )
 
 
-def _unauthorized(description: str) -> Problem:
+def _unauthorized(description: str, reason: str) -> Problem:
+    """A 401 telling the client why (never the token or its claims), with the audit log's
+    reason code."""
     return Problem(
         401,
         "unauthorized",
@@ -184,6 +202,7 @@ def _unauthorized(description: str) -> Problem:
             "WWW-Authenticate": f'Bearer realm="{REALM}", error="invalid_token", '
             f'error_description="{description}"'
         },
+        reason=reason,
     )
 
 
@@ -194,26 +213,31 @@ _MISSING = Problem(
     "A bearer access token is required (Authorization: Bearer <token>).",
     # RFC 6750 §3.1: no error code when the request carried no token at all.
     headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'},
+    reason="token-missing",
 )
 
-# What a refused token is told, by PyJWT's error; never the token or its claims.
-_REASONS: list[tuple[type[jwt.PyJWTError], str]] = [
-    (jwt.ExpiredSignatureError, "the token has expired"),
-    (jwt.ImmatureSignatureError, "the token is not valid yet"),
-    (jwt.InvalidIssuerError, "the token is from another issuer"),
-    (jwt.InvalidAudienceError, "the token is for another audience"),
-    (jwt.InvalidSignatureError, "the signature does not verify"),
-    (jwt.MissingRequiredClaimError, "the token lacks a required claim"),
-    (jwt.InvalidAlgorithmError, "the token's algorithm is not accepted"),
-    (jwt.DecodeError, "the token is malformed"),
+# What a refused token is told, and its reason code, by PyJWT's error (InvalidSignatureError
+# is a DecodeError: it comes first).
+_REFUSALS: list[tuple[type[jwt.PyJWTError], str, str]] = [
+    (jwt.ExpiredSignatureError, "the token has expired", "token-expired"),
+    (jwt.ImmatureSignatureError, "the token is not valid yet", "token-not-yet-valid"),
+    (jwt.InvalidIssuerError, "the token is from another issuer", "token-issuer"),
+    (jwt.InvalidSignatureError, "the signature does not verify", "token-signature"),
+    (jwt.MissingRequiredClaimError, "the token lacks a required claim", "token-claims"),
+    (jwt.InvalidAlgorithmError, "the token's algorithm is not accepted", "token-algorithm"),
+    (jwt.DecodeError, "the token is malformed", "token-malformed"),
 ]
 
 
-def _reason(error: jwt.PyJWTError) -> str:
-    for kind, reason in _REASONS:
+def _refusal(error: jwt.PyJWTError) -> Problem:
+    for kind, description, reason in _REFUSALS:
         if isinstance(error, kind):
-            return reason
-    return "the token is not valid"
+            return _unauthorized(description, reason)
+    return _unauthorized("the token is not valid", "token-invalid")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class Authenticator:
@@ -226,6 +250,7 @@ class Authenticator:
         self._audience = None if local else settings.auth_audience
         self._scope_prefix = "" if local else settings.auth_scope_prefix
         self._leeway = settings.auth_leeway_seconds
+        self._max_lifetime = settings.auth_max_token_lifetime_seconds
         self._retry_after = str(settings.retry_after_seconds)
 
     async def authenticate(self, token: str) -> tuple[str, frozenset[str]]:
@@ -233,12 +258,12 @@ class Authenticator:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
-            raise _unauthorized("the token is malformed") from None
+            raise _unauthorized("the token is malformed", "token-malformed") from None
         if header.get("alg") != ALGORITHM:
-            raise _unauthorized("the token's algorithm is not accepted")
+            raise _unauthorized("the token's algorithm is not accepted", "token-algorithm")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
-            raise _unauthorized("the token names no signing key")
+            raise _unauthorized("the token names no signing key", "token-key-unknown")
         try:
             key = await self.keys.key(kid)
         except KeysUnavailable:
@@ -250,7 +275,7 @@ class Authenticator:
                 headers={"Retry-After": self._retry_after},
             ) from None
         if key is None:
-            raise _unauthorized("the token's signing key is unknown")
+            raise _unauthorized("the token's signing key is unknown", "token-key-unknown")
         claims = self._verified_claims(token, key)
         return self._client_id(claims), _scopes(claims, self._scope_prefix)
 
@@ -261,25 +286,37 @@ class Authenticator:
                 key.key,
                 algorithms=[ALGORITHM],
                 issuer=self.issuer,
-                audience=self._audience,
                 leeway=self._leeway,
-                options={
-                    "require": ["exp", "iat", "iss"],
-                    "verify_aud": self._audience is not None,
-                },
+                # The audience is checked with the client (_client_id): PyJWT would either
+                # ignore it or require it of Cognito's tokens, which have none.
+                options={"require": ["exp", "iat", "iss"], "verify_aud": False},
             )
         except jwt.PyJWTError as error:
-            raise _unauthorized(_reason(error)) from None
+            raise _refusal(error) from None
+        for name in ("exp", "iat", "nbf"):
+            if name in claims and not _is_number(claims[name]):
+                raise _unauthorized(f"the token's {name} is not a number", "token-claims")
+        if claims["exp"] - claims["iat"] > self._max_lifetime:
+            raise _unauthorized("the token's lifetime is longer than allowed", "token-lifetime")
         if claims.get("token_use", "access") != "access":
-            raise _unauthorized("the token is not an access token")
+            raise _unauthorized("the token is not an access token", "token-not-access")
         return claims
 
     def _client_id(self, claims: dict[str, Any]) -> str:
+        """The client the token was issued to, once the token is known to be for this API: by
+        its ``aud`` (which must then be the configured audience) or its client id."""
+        audience = claims.get("aud")
+        if audience is not None:
+            audiences = [audience] if isinstance(audience, str) else audience
+            if not isinstance(audiences, list) or self._audience not in audiences:
+                raise _unauthorized("the token is for another audience", "token-audience")
+        elif not self._client_ids:
+            raise _unauthorized("the token names no audience", "token-audience")
         client_id = claims.get("client_id", claims.get("azp"))
         if not isinstance(client_id, str) or not client_id:
-            raise _unauthorized("the token names no client")
+            raise _unauthorized("the token names no client", "token-client")
         if self._client_ids and client_id not in self._client_ids:
-            raise _unauthorized("the token is for another client")
+            raise _unauthorized("the token is for another client", "token-client")
         return client_id
 
 
@@ -307,39 +344,50 @@ _bearer = HTTPBearer(
 )
 
 
-def requires(scope: str) -> Callable[..., Awaitable[Caller]]:
-    """A dependency admitting only requests whose token carries ``scope`` (401 or 403 else)."""
-    action = ACTIONS[scope]
+class Requires:
+    """The dependency admitting only requests whose token carries ``scope`` (401 or 403 else);
+    the audit entry learns the verified client."""
 
-    async def authorized(
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+        self.action = ACTIONS[scope]
+
+    async def __call__(
+        self,
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Caller:
         authenticator: Authenticator = request.app.state.authenticator
-        resource = audit.resource_ids(request.path_params)
         if credentials is None:
-            audit.log(action, "unauthenticated", None, **resource)
             raise _MISSING
-        try:
-            client_id, scopes = await authenticator.authenticate(credentials.credentials)
-        except Problem as problem:
-            outcome = "unauthenticated" if problem.status == 401 else "failed"
-            audit.log(action, outcome, None, **resource)
-            raise
+        client_id, scopes = await authenticator.authenticate(credentials.credentials)
+        audit.entry(request).client_id = client_id
         trace.get_current_span().set_attribute(CLIENT_ID_ATTRIBUTE, client_id)
-        if scope not in scopes:
-            audit.log(action, "denied", client_id, **resource)
+        if self.scope not in scopes:
             raise Problem(
                 403,
                 "insufficient-scope",
                 "Forbidden",
-                f"This request needs the scope {scope}, which the token does not carry.",
+                f"This request needs the scope {self.scope}, which the token does not carry.",
                 headers={
                     "WWW-Authenticate": f'Bearer realm="{REALM}", error="insufficient_scope", '
-                    f'scope="{scope}"'
+                    f'scope="{self.scope}"'
                 },
-                extra={"scope": scope},
+                extra={"scope": self.scope},
             )
-        return Caller(client_id, scopes, action)
+        return Caller(client_id, scopes)
 
-    return authorized
+
+def requires(scope: str) -> Requires:
+    return Requires(scope)
+
+
+def audited_routes(routes: Iterable[BaseRoute]) -> list[tuple[BaseRoute, str]]:
+    """Every route that requires a scope (the PHI endpoints), with the action it audits."""
+    found: list[tuple[BaseRoute, str]] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            for dependency in route.dependant.dependencies:
+                if isinstance(dependency.call, Requires):
+                    found.append((route, dependency.call.action))
+    return found

@@ -7,7 +7,7 @@ with a plain-text 413 from inside its send wrapper: the problem+json answer cann
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from logger_app.problems import body_too_large, problem_response
+from logger_app.problems import answer, body_too_large
 
 
 class BodySizeLimit:
@@ -22,7 +22,7 @@ class BodySizeLimit:
 
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            await problem_response(body_too_large(self.max_bytes))(scope, receive, send)
+            await answer(scope, body_too_large(self.max_bytes))(scope, receive, send)
             return
 
         # A chunked body (or a lying Content-Length) is counted as it streams in. Whatever the
@@ -45,7 +45,7 @@ class BodySizeLimit:
             if not too_large:
                 await send(message)
             elif message["type"] == "http.response.start":
-                await problem_response(body_too_large(self.max_bytes))(scope, receive, send)
+                await answer(scope, body_too_large(self.max_bytes))(scope, receive, send)
 
         await self.app(scope, limited_receive, guarded_send)
 

@@ -2,6 +2,7 @@
 a local access token."""
 
 import argparse
+import ipaddress
 import os
 import shutil
 import sys
@@ -43,7 +44,31 @@ def instrumented(*python_args: str) -> list[str]:
     return [instrument, sys.executable, *python_args]
 
 
-def serve_command(host: str, port: int) -> list[str]:
+# The proxies whose X-Forwarded-For is believed (the client address in spans): loopback unless
+# LOGGER_APP_TRUSTED_PROXIES says otherwise (infra/ sets the VPC's CIDR, where the load
+# balancers are).
+TRUSTED_PROXIES_VARIABLE = "LOGGER_APP_TRUSTED_PROXIES"
+LOOPBACK = "127.0.0.1,::1"
+
+
+def trusted_proxies(environ: Mapping[str, str]) -> str:
+    """The trusted proxies, comma-separated addresses or networks, each checked: never `*`,
+    which would let any client choose the address the service reports for it."""
+    entries = [
+        entry.strip() for entry in environ.get(TRUSTED_PROXIES_VARIABLE, LOOPBACK).split(",")
+    ]
+    for entry in filter(None, entries):
+        try:
+            ipaddress.ip_network(entry)
+        except ValueError:
+            raise SystemExit(
+                f"logger-app: invalid configuration:\n  {TRUSTED_PROXIES_VARIABLE}: {entry!r} is "
+                "not an IP address or network (e.g. 10.40.0.0/16); `*` is never accepted"
+            ) from None
+    return ",".join(filter(None, entries))
+
+
+def serve_command(host: str, port: int, proxies: str = LOOPBACK) -> list[str]:
     """One uvicorn worker under opentelemetry-instrument: auto-instrumentation does not follow
     uvicorn's spawned workers, so a task scales by running more tasks, not more workers."""
     return instrumented(
@@ -57,9 +82,10 @@ def serve_command(host: str, port: int) -> list[str]:
         "--workers",
         "1",
         "--proxy-headers",
-        # Behind the load balancer the client address arrives in X-Forwarded-For.
+        # Behind the load balancer the client address arrives in X-Forwarded-For, believed
+        # only from these peers.
         "--forwarded-allow-ips",
-        os.environ.get("FORWARDED_ALLOW_IPS", "*"),
+        proxies,
         "--no-access-log",
         "--no-server-header",
         "--timeout-graceful-shutdown",
@@ -119,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     if args.command == "serve":
-        run_instrumented(serve_command(args.host, args.port))
+        run_instrumented(serve_command(args.host, args.port, trusted_proxies(os.environ)))
     elif args.command == "worker":
         run_instrumented(
             instrumented("-m", "logger_app.worker"), OTEL_SERVICE_NAME=WORKER_SERVICE_NAME

@@ -14,7 +14,8 @@ from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from logger_app import metrics
-from logger_app.auth import Authenticator, configuration_errors
+from logger_app.audit import AuditLog
+from logger_app.auth import Authenticator, audited_routes, configuration_errors
 from logger_app.aws import require_region_and_credentials
 from logger_app.body_limit import BodySizeLimit
 from logger_app.logs import configure_logging
@@ -24,6 +25,7 @@ from logger_app.routes import health, records, signups
 from logger_app.services import Services
 from logger_app.settings import Settings, get_settings
 from logger_app.trace_sampling import keep_failed_traces
+from logger_app.tracing import NO_HEADERS, redact_query_string
 
 logger = logging.getLogger(__name__)
 
@@ -63,19 +65,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.authenticator = Authenticator(settings)
     install_problem_handlers(app, settings)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestLog)
     app.include_router(signups.router)
     app.include_router(records.router)
     app.include_router(health.router)
+    # Outermost last: the audit line sees every answer, the body limit's included.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    phi_routes = [*signups.router.routes, *records.router.routes]
+    app.add_middleware(AuditLog, routes=audited_routes(phi_routes))
+    app.add_middleware(RequestLog)
     # The FastAPI instrumentation is applied here rather than by opentelemetry-instrument
     # (OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=fastapi) because only here can it leave out the
     # per-message `http send` / `http receive` spans: half the spans of a trace, costing CPU on
-    # every request and telling a reader nothing. The server span and its metrics stay.
+    # every request and telling a reader nothing. The server span and its metrics stay, with
+    # neither the query string nor any header (tracing.py).
     FastAPIInstrumentor.instrument_app(
         app,
         excluded_urls=",".join(path.lstrip("/") for path in health.HEALTH_PATHS),
         exclude_spans=["receive", "send"],
+        server_request_hook=redact_query_string,
+        http_capture_headers_server_request=NO_HEADERS,
+        http_capture_headers_server_response=NO_HEADERS,
     )
     return app
 

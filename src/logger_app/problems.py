@@ -1,13 +1,15 @@
 """Errors as ``application/problem+json`` (RFC 9457), each with a stable type and the trace id."""
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import Scope
 
 from logger_app.aws import AwsPermanentError, AwsUnavailableError, error_code
 from logger_app.settings import Settings
@@ -15,12 +17,16 @@ from logger_app.tracing import current_trace_id
 
 MEDIA_TYPE = "application/problem+json"
 _TYPE_PREFIX = "urn:logger-app:problem:"
+# Where the problem a request was answered with is kept in its ASGI scope (the audit log reads
+# its reason).
+ANSWERED = "logger_app.problem"
 
 logger = logging.getLogger(__name__)
 
 
 class Problem(Exception):
-    """An error the client is told about: ``slug`` names its stable ``type``."""
+    """An error the client is told about: ``slug`` names its stable ``type``; ``reason``, the
+    audit log's reason code, is the slug unless a finer one is given (which 401 it was)."""
 
     def __init__(
         self,
@@ -31,6 +37,7 @@ class Problem(Exception):
         *,
         headers: Mapping[str, str] | None = None,
         extra: Mapping[str, Any] | None = None,
+        reason: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -39,11 +46,24 @@ class Problem(Exception):
         self.detail = detail
         self.headers = dict(headers or {})
         self.extra = dict(extra or {})
+        self.reason = reason or slug
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries saying these statuses come as problem documents."""
-    return {status: {"content": {MEDIA_TYPE: {}}} for status in statuses}
+def problem_responses(
+    *statuses: int, types: Mapping[int, Sequence[str]] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries saying these statuses come as problem documents, each
+    naming the problem ``type``s it may carry (by slug, in `types`)."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        response: dict[str, Any] = {"content": {MEDIA_TYPE: {}}}
+        slugs = (types or {}).get(status)
+        if slugs:
+            response["description"] = f"{HTTPStatus(status).phrase}, as a problem of type " + (
+                " or ".join(f"`{_TYPE_PREFIX}{slug}`" for slug in slugs)
+            )
+        responses[status] = response
+    return responses
 
 
 def problem_body(problem: Problem) -> dict[str, Any]:
@@ -64,6 +84,12 @@ def problem_response(problem: Problem) -> JSONResponse:
         headers=problem.headers,
         media_type=MEDIA_TYPE,
     )
+
+
+def answer(scope: Scope, problem: Problem) -> JSONResponse:
+    """The problem's response, noting in the request's scope which problem it answers."""
+    scope[ANSWERED] = problem
+    return problem_response(problem)
 
 
 def body_too_large(limit: int) -> Problem:
@@ -104,23 +130,24 @@ _HTTP_TITLES = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
 
 
 def install_problem_handlers(app: FastAPI, settings: Settings) -> None:
-    async def on_problem(_: Request, exc: Exception) -> JSONResponse:
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
-        return problem_response(exc)
+        return answer(request.scope, exc)
 
-    async def on_validation(_: Request, exc: Exception) -> JSONResponse:
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return problem_response(_validation_problem(exc))
+        return answer(request.scope, _validation_problem(exc))
 
-    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
         title = _HTTP_TITLES.get(exc.status_code, "HTTP error")
         slug = title.lower().replace(" ", "-")
-        return problem_response(
-            Problem(exc.status_code, slug, title, str(exc.detail), headers=exc.headers)
+        return answer(
+            request.scope,
+            Problem(exc.status_code, slug, title, str(exc.detail), headers=exc.headers),
         )
 
-    async def on_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AwsUnavailableError)
         logger.warning(
             "dependency unavailable",
@@ -130,17 +157,18 @@ def install_problem_handlers(app: FastAPI, settings: Settings) -> None:
                 "error": error_code(exc.__cause__ or exc),
             },
         )
-        return problem_response(
+        return answer(
+            request.scope,
             Problem(
                 503,
                 "dependency-unavailable",
                 "Service temporarily unavailable",
                 f"{exc.service} is busy or unreachable; nothing was lost. Retry after a moment.",
                 headers={"Retry-After": str(settings.retry_after_seconds)},
-            )
+            ),
         )
 
-    async def on_permanent(_: Request, exc: Exception) -> JSONResponse:
+    async def on_permanent(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AwsPermanentError)
         # Not the client's fault and not worth a retry: a misconfigured deployment (missing
         # table, missing permission). The log says which, for whoever is paged.
@@ -153,11 +181,11 @@ def install_problem_handlers(app: FastAPI, settings: Settings) -> None:
                 "error_message": exc.message,
             },
         )
-        return problem_response(_internal_error())
+        return answer(request.scope, _internal_error())
 
-    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.error("unexpected error", extra={"event": "request.failed"}, exc_info=exc)
-        return problem_response(_internal_error())
+        return answer(request.scope, _internal_error())
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -1,12 +1,18 @@
-"""Patient-doctor interaction records: key ``id`` (partition) and ``timestamp`` (sort)."""
+"""Patient-doctor interaction records: key ``id`` (partition) and ``timestamp`` (sort).
+
+A record is bound to its patient inside the write's one transaction, by conditions, with no
+read before it: the patient must have signed up (a condition check on the patient item), and
+every item of an interaction belongs to the patient of its first item (an owner item per
+interaction in the patients table, ``interaction#<id>``, written with the interaction's first
+item and, for each later item, only if its patient is the same).
+"""
 
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
-from logger_app import metrics
+from logger_app import audit, idempotency, metrics, transactions
 from logger_app.aws import AwsClients, AwsUnavailableError
 from logger_app.clock import utc_now
 from logger_app.events import Event
@@ -16,21 +22,52 @@ from logger_app.publisher import EventPublisher
 from logger_app.schemas import Record, RecordRequest
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
 
 logger = logging.getLogger(__name__)
+
+# The transaction's items, by position (the cancellation reasons are read by position).
+_RECORD, _INTERACTION, _PATIENT, _OUTBOX, _KEY = range(5)
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    record: Record
+    replayed: bool
 
 
 class RecordService:
     def __init__(
-        self, clients: AwsClients, table: str, outbox: Outbox, publisher: EventPublisher
+        self,
+        clients: AwsClients,
+        table: str,
+        patients_table: str,
+        outbox: Outbox,
+        publisher: EventPublisher,
     ) -> None:
         self._clients = clients
         self._table = table
+        self._patients_table = patients_table
         self._outbox = outbox
         self._publisher = publisher
 
-    async def create(self, request: RecordRequest) -> Record:
+    async def create(self, request: RecordRequest, client_id: str, key: str | None) -> RecordResult:
+        """Every record write is counted here, once, by how it ended."""
+        outcome = "failed"
+        try:
+            result = await self._create(request, client_id, key)
+            outcome = "replayed" if result.replayed else "created"
+            return result
+        except Problem as problem:
+            outcome = "rejected" if problem.status < 500 else outcome
+            raise
+        finally:
+            metrics.records.add(1, {"kind": request.kind.value, "outcome": outcome})
+
+    async def _create(
+        self, request: RecordRequest, client_id: str, key: str | None
+    ) -> RecordResult:
+        request_id = str(uuid.uuid4())
         record = Record(
             id=request.id or uuid.uuid4(),
             timestamp=utc_now(),
@@ -49,28 +86,20 @@ class RecordService:
                 "doctor_id": record.doctor_id,
             },
         )
-        outcome = "failed"
-        try:
-            await self._clients.call(
-                "DynamoDB",
-                self._clients.dynamodb.transact_write_items,
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": _to_item(record),
-                            "ConditionExpression": "attribute_not_exists(id)",
-                        }
-                    },
-                    self._outbox.put(event),
-                ],
+        items = self._items(record, client_id, request_id, event)
+        if key is not None:
+            items.append(
+                idempotency.put_key(
+                    self._patients_table, client_id, key, audit.RECORD_CREATE, request, record
+                )
             )
-            outcome = "created"
-        except ClientError as error:
-            # The only condition: a new id and timestamp. On a clash, a retry gets a new one.
-            raise AwsUnavailableError("DynamoDB") from error
-        finally:
-            metrics.records.add(1, {"kind": record.kind.value, "outcome": outcome})
+        cancelled = await transactions.write(self._clients, items, request_id)
+        # An item at this id and timestamp stored by this request: an earlier attempt of this
+        # same call committed, and only its answer was lost.
+        if cancelled is not None and (
+            transactions.stored_request_id(cancelled.item(_RECORD)) != request_id
+        ):
+            return self._on_conflict(cancelled, request, key)
 
         logger.info(
             "record created",
@@ -81,7 +110,71 @@ class RecordService:
             },
         )
         self._publisher.submit(event)  # answered now; the event follows in a batch
-        return record
+        return RecordResult(record, replayed=False)
+
+    def _items(
+        self, record: Record, client_id: str, request_id: str, event: Event
+    ) -> list["TransactWriteItemTypeDef"]:
+        patient_id = {"S": str(record.patient_id)}
+        return [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        **_to_item(record),
+                        "audit": audit.stored_record(audit.RECORD_CREATE, client_id, request_id),
+                    },
+                    "ConditionExpression": "attribute_not_exists(id)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._patients_table,
+                    "Item": {"pk": {"S": f"interaction#{record.id}"}, "patient_id": patient_id},
+                    "ConditionExpression": "attribute_not_exists(pk) OR patient_id = :patient",
+                    "ExpressionAttributeValues": {":patient": patient_id},
+                }
+            },
+            {
+                "ConditionCheck": {
+                    "TableName": self._patients_table,
+                    "Key": {"pk": {"S": f"patient#{record.patient_id}"}},
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            },
+            self._outbox.put(event),
+        ]
+
+    def _on_conflict(
+        self, cancelled: transactions.Cancelled, request: RecordRequest, key: str | None
+    ) -> RecordResult:
+        if key is not None and cancelled.failed(_KEY):
+            answer = idempotency.first_answer(cancelled.item(_KEY), audit.RECORD_CREATE, request)
+            logger.info("record replayed", extra={"event": "record.replayed"})
+            return RecordResult(Record.model_validate_json(answer), replayed=True)
+        if cancelled.failed(_PATIENT):
+            logger.info("record for an unknown patient", extra={"event": "record.unknown_patient"})
+            raise Problem(
+                422,
+                "patient-not-found",
+                "Unknown patient",
+                f"No patient {request.patient_id} has signed up.",
+            )
+        if cancelled.failed(_INTERACTION):
+            logger.info(
+                "record for another patient's interaction",
+                extra={"event": "record.other_patient"},
+            )
+            raise Problem(
+                409,
+                "interaction-of-another-patient",
+                "Interaction of another patient",
+                f"Interaction {request.id} belongs to another patient; a record keeps the "
+                "patient of its interaction's first record.",
+            )
+        # The only other condition: a new id and timestamp. On a clash, a retry gets a new one.
+        raise AwsUnavailableError("DynamoDB") from cancelled.error
 
     async def newest(self, record_id: uuid.UUID) -> Record:
         response = await self._clients.call(
@@ -128,4 +221,7 @@ def _to_item(record: Record) -> "dict[str, AttributeValueTypeDef]":
 
 
 def _from_item(item: "dict[str, AttributeValueTypeDef]") -> Record:
-    return Record.model_validate({name: value["S"] for name, value in item.items() if "S" in value})
+    """The record's own fields (its audit record stays in the table)."""
+    return Record.model_validate(
+        {name: item[name]["S"] for name in Record.model_fields if name in item}
+    )

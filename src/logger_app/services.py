@@ -33,7 +33,9 @@ class Services:
             publisher=publisher,
             outbox=outbox,
             signups=SignupService(clients, settings.patients_table, outbox, publisher),
-            records=RecordService(clients, settings.records_table, outbox, publisher),
+            records=RecordService(
+                clients, settings.records_table, settings.patients_table, outbox, publisher
+            ),
         )
 
 

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # with a prefix set, only scopes carrying it count, and without it.
     auth_scope_prefix: str = Field(default="", description="e.g. logger-app/ on Cognito.")
     auth_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # A token whose exp - iat is longer is refused (one valid until the year 9999 would be a
+    # credential for good). Cognito issues access tokens for at most a day.
+    auth_max_token_lifetime_seconds: int = Field(default=86_400, gt=0)
     # A token naming a key we do not have refetches the JWKS, at most once per this interval:
     # tokens with made-up key ids cannot make the service hammer the issuer.
     auth_jwks_min_refetch_seconds: float = Field(default=30.0, ge=0)

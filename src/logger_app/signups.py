@@ -1,19 +1,17 @@
-"""Patient sign-ups: one DynamoDB transaction writes the patient, a guard on the email and the
-idempotency key together, so neither a duplicate email nor a replay can create a second patient.
+"""Patient sign-ups: one DynamoDB transaction writes the patient (with its audit record), a guard
+on the email, the event's outbox entry and the idempotency key together, so neither a duplicate
+email nor a replay can create a second patient.
 """
 
 import hashlib
-import json
 import logging
-import time
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from logger_app import metrics
-from logger_app.aws import AwsClients, cancellation_codes
+from logger_app import audit, idempotency, metrics, transactions
+from logger_app.aws import AwsClients
 from logger_app.clock import utc_now
 from logger_app.events import Event
 from logger_app.outbox import Outbox
@@ -26,9 +24,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 # The sign-up outcome of each answer that is not a success; anything else is "failed".
 _PROBLEM_OUTCOMES = {"email-already-registered": "duplicate", "idempotency-key-reused": "rejected"}
+# The transaction's items, by position (the cancellation reasons are read by position).
+_PATIENT, _EMAIL, _OUTBOX, _KEY = range(4)
 
 
 @dataclass(frozen=True)
@@ -37,19 +36,22 @@ class SignupResult:
     replayed: bool
 
 
+def normalised_email(email: str) -> str:
+    """The form two addresses share when they are the same address to a person: Unicode
+    compatibility forms folded (NFKC: the fullwidth d, U+FF44, is d), then case (``casefold``:
+    also ``ß`` and ``ss``), then NFKC again, since folding case can undo it.
+
+    Not folded: letters of other scripts that merely look alike (the Cyrillic a, U+0430, beside
+    the Latin a; Unicode's confusables are not an equivalence), and a provider's own rules (dots and
+    ``+tags`` at some providers): those are different addresses.
+    """
+    folded = unicodedata.normalize("NFKC", email.strip()).casefold()
+    return unicodedata.normalize("NFKC", folded)
+
+
 def email_key(email: str) -> str:
     """The guard item's key: a digest of the normalised email, so the key itself reveals nothing."""
-    normalised = email.strip().lower()
-    return "email#" + hashlib.sha256(normalised.encode()).hexdigest()
-
-
-def idempotency_key(key: str) -> str:
-    return "idempotency#" + hashlib.sha256(key.encode()).hexdigest()
-
-
-def fingerprint(request: SignupRequest) -> str:
-    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return "email#" + hashlib.sha256(normalised_email(email).encode()).hexdigest()
 
 
 class SignupService:
@@ -61,11 +63,13 @@ class SignupService:
         self._outbox = outbox
         self._publisher = publisher
 
-    async def sign_up(self, request: SignupRequest, key: str | None) -> SignupResult:
+    async def sign_up(
+        self, request: SignupRequest, client_id: str, key: str | None
+    ) -> SignupResult:
         """Every sign-up is counted here, once, by how it ended."""
         outcome = "failed"
         try:
-            result = await self._sign_up(request, key)
+            result = await self._sign_up(request, client_id, key)
             outcome = "replayed" if result.replayed else "created"
             return result
         except Problem as problem:
@@ -74,21 +78,40 @@ class SignupService:
         finally:
             metrics.signups.add(1, {"outcome": outcome})
 
-    async def _sign_up(self, request: SignupRequest, key: str | None) -> SignupResult:
+    async def _sign_up(
+        self, request: SignupRequest, client_id: str, key: str | None
+    ) -> SignupResult:
+        request_id = str(uuid.uuid4())
         patient_id = uuid.uuid4()
         response = SignupResponse(patient_id=patient_id, created_at=utc_now())
         event = Event(
             "patient.signed_up",
             {"patient_id": str(patient_id), "created_at": response.created_at},
         )
-        # The outbox entry goes last: the cancellation reasons are read by position.
-        items = [*self._items(request, response, key), self._outbox.put(event)]
-        try:
-            await self._clients.call(
-                "DynamoDB", self._clients.dynamodb.transact_write_items, TransactItems=items
+        items = [
+            self._put_new(
+                {
+                    "pk": {"S": "patient#" + str(patient_id)},
+                    "email": {"S": request.email},
+                    "full_name": {"S": request.full_name},
+                    "created_at": {"S": response.created_at},
+                    "audit": audit.stored_record(audit.SIGN_UP, client_id, request_id),
+                }
+            ),
+            self._put_new(
+                {"pk": {"S": email_key(request.email)}, "patient_id": {"S": str(patient_id)}}
+            ),
+            self._outbox.put(event),
+        ]
+        if key is not None:
+            items.append(
+                idempotency.put_key(self._table, client_id, key, audit.SIGN_UP, request, response)
             )
-        except ClientError as error:  # a conflict: the guard or the key was there already
-            return await self._on_conflict(error, request, key)
+        cancelled = await transactions.write(self._clients, items, request_id)
+        # The patient's id is this request's own: finding it written means an earlier attempt
+        # of this same call committed, and only its answer was lost.
+        if cancelled is not None and not cancelled.failed(_PATIENT):
+            return self._on_conflict(cancelled, request, key)
 
         logger.info(
             "patient signed up",
@@ -96,34 +119,6 @@ class SignupService:
         )
         self._publisher.submit(event)  # answered now; the event follows in a batch
         return SignupResult(response, replayed=False)
-
-    def _items(
-        self, request: SignupRequest, response: SignupResponse, key: str | None
-    ) -> list["TransactWriteItemTypeDef"]:
-        patient_id = str(response.patient_id)
-        items: list[TransactWriteItemTypeDef] = [
-            self._put_new(
-                {
-                    "pk": {"S": "patient#" + patient_id},
-                    "email": {"S": request.email},
-                    "full_name": {"S": request.full_name},
-                    "created_at": {"S": response.created_at},
-                }
-            ),
-            self._put_new({"pk": {"S": email_key(request.email)}, "patient_id": {"S": patient_id}}),
-        ]
-        if key is not None:
-            items.append(
-                self._put_new(
-                    {
-                        "pk": {"S": idempotency_key(key)},
-                        "fingerprint": {"S": fingerprint(request)},
-                        "response": {"S": response.model_dump_json()},
-                        "expires_at": {"N": str(int(time.time()) + IDEMPOTENCY_TTL_SECONDS)},
-                    }
-                )
-            )
-        return items
 
     def _put_new(self, item: dict[str, Any]) -> "TransactWriteItemTypeDef":
         return {
@@ -134,15 +129,16 @@ class SignupService:
             }
         }
 
-    async def _on_conflict(
-        self, error: ClientError, request: SignupRequest, key: str | None
+    def _on_conflict(
+        self, cancelled: transactions.Cancelled, request: SignupRequest, key: str | None
     ) -> SignupResult:
-        codes = cancellation_codes(error)
-        # Items are [patient, email guard, idempotency key?]: a used key wins over a used email,
-        # because a replay of the first request also finds its own email already taken.
-        if key is not None and len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
-            return await self._replay(request, key)
-        if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+        # A used key wins over a used email: a replay of the first request also finds its own
+        # email already taken.
+        if key is not None and cancelled.failed(_KEY):
+            answer = idempotency.first_answer(cancelled.item(_KEY), audit.SIGN_UP, request)
+            logger.info("sign-up replayed", extra={"event": "signup.replayed"})
+            return SignupResult(SignupResponse.model_validate_json(answer), replayed=True)
+        if cancelled.failed(_EMAIL):
             logger.info(
                 "sign-up for an email already registered", extra={"event": "signup.duplicate"}
             )
@@ -152,25 +148,4 @@ class SignupService:
                 "Already signed up",
                 "A patient with this email address is already signed up.",
             )
-        raise error
-
-    async def _replay(self, request: SignupRequest, key: str) -> SignupResult:
-        stored = await self._clients.call(
-            "DynamoDB",
-            self._clients.dynamodb.get_item,
-            TableName=self._table,
-            Key={"pk": {"S": idempotency_key(key)}},
-            ConsistentRead=True,
-        )
-        item = stored.get("Item")
-        if item is None or item["fingerprint"]["S"] != fingerprint(request):
-            raise Problem(
-                409,
-                "idempotency-key-reused",
-                "Idempotency key already used",
-                "This Idempotency-Key was used for a different request; use a new key.",
-            )
-        logger.info("sign-up replayed", extra={"event": "signup.replayed"})
-        return SignupResult(
-            SignupResponse.model_validate_json(item["response"]["S"]), replayed=True
-        )
+        raise cancelled.error

@@ -3,6 +3,7 @@
 import io
 import json
 import logging
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -185,3 +186,14 @@ def settle(client: TestClient) -> None:
     a write answers at its commit, and its event follows in a batch."""
     publisher = client.app.state.services.publisher  # type: ignore[attr-defined]
     client.portal.call(publisher.flush)  # type: ignore[union-attr]
+
+
+def existing_patient() -> str:
+    """A patient's id, its item stored as a sign-up stores it but without the sign-up's event,
+    for the tests of records (which must name a patient who signed up)."""
+    patient_id = str(uuid.uuid4())
+    boto3.client("dynamodb").put_item(
+        TableName="logger-app-patients",
+        Item={"pk": {"S": f"patient#{patient_id}"}, "created_at": {"S": "2026-01-01T00:00:00Z"}},
+    )
+    return patient_id

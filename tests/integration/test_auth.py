@@ -1,6 +1,7 @@
 """Bearer tokens against the real app process over real HTTP, with an issuer shaped like Amazon
-Cognito (its JWKS served over HTTP here): every 401, 403 and 503, the JWKS cache, the audit
-log, and that no token reaches a log line, a span or a metric label."""
+Cognito (its JWKS served over HTTPS, with a certificate the app is given to trust): every 401,
+403 and 503, the JWKS cache, the audit log, and that no token reaches a log line, a span or a
+metric label."""
 
 import base64
 import hashlib
@@ -9,6 +10,7 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -27,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from tests.support import BIN, app_process, free_port
+from tests.tls import self_signed_certificate, server_context
 
 CLIENT_ID = "test-client"
 ALL_SCOPES = "signups:write records:write records:read"
@@ -38,7 +41,7 @@ def _b64(data: bytes) -> str:
 
 
 class Issuer:
-    """A token issuer: RSA keys, and its JWKS over HTTP (which can be taken down)."""
+    """A token issuer: RSA keys, and its JWKS over HTTPS (which can be taken down)."""
 
     def __init__(self) -> None:
         self.keys: dict[str, rsa.RSAPrivateKey] = {}
@@ -63,8 +66,12 @@ class Issuer:
             def log_message(self, *args: Any) -> None:
                 pass
 
+        self.certificate, key = self_signed_certificate(Path(tempfile.mkdtemp()))
         self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/pool"
+        self.server.socket = server_context(self.certificate, key).wrap_socket(
+            self.server.socket, server_side=True
+        )
+        self.url = f"https://127.0.0.1:{self.server.server_port}/pool"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def add_key(self, publish: bool = True) -> str:
@@ -134,9 +141,18 @@ class Api:
         self.client = httpx.Client(base_url=url, timeout=30)
         self.output_path = output
 
-    def call(self, method: str, path: str, token: str | None, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return self.client.request(method, path, headers=headers, **kwargs)
+    def call(
+        self,
+        method: str,
+        path: str,
+        token: str | None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        authorization = {"Authorization": f"Bearer {token}"} if token else {}
+        return self.client.request(
+            method, path, headers={**authorization, **(headers or {})}, **kwargs
+        )
 
     def stop(self) -> str:
         """SIGTERM, then everything it wrote: log lines, and spans and metrics (console)."""
@@ -158,6 +174,8 @@ def start_api(aws: str, issuer: Issuer, tmp_path: Path) -> Iterator[Callable[...
                 "LOGGER_APP_AUTH_ISSUER": issuer.url,
                 "LOGGER_APP_AUTH_CLIENT_IDS": f"other-client,{CLIENT_ID}",
                 "LOGGER_APP_AUTH_JWKS_MIN_REFETCH_SECONDS": "1",
+                # The issuer's certificate, trusted as a CA is (OpenSSL's default verify paths).
+                "SSL_CERT_FILE": str(issuer.certificate),
                 "OTEL_TRACES_EXPORTER": "console",
                 "OTEL_METRICS_EXPORTER": "console",
                 "OTEL_METRIC_EXPORT_INTERVAL": "500",
@@ -230,6 +248,65 @@ def test_every_refused_token_gets_401_with_www_authenticate(
     # Health checks need no token.
     assert api.client.get("/healthz").status_code == 200
     assert api.client.get("/readyz").status_code == 200
+
+
+def test_token_times_must_be_numbers_and_its_lifetime_is_bounded(
+    start_api: Callable[..., Api], issuer: Issuer
+) -> None:
+    api = start_api()
+    now = int(time.time())
+    refused = {
+        "exp as a string": (issuer.token(exp=str(now + 600)), "the token's exp is not a number"),
+        "iat as a string": (issuer.token(iat=str(now)), "the token's iat is not a number"),
+        "nbf as a string": (issuer.token(nbf=str(now)), "the token's nbf is not a number"),
+        "valid until 9999": (issuer.token(exp=253402300799), "lifetime is longer than allowed"),
+        "a day and a minute": (issuer.token(exp=now + 86_460), "lifetime is longer than allowed"),
+        "issued two days ago": (
+            issuer.token(iat=now - 172_800, exp=now + 600),
+            "lifetime is longer than allowed",
+        ),
+    }
+    for case, (token, why) in refused.items():
+        response = api.call("GET", f"/v1/records/{uuid.uuid4()}", token)
+        _problem(response, 401, "unauthorized")
+        assert why in response.headers["www-authenticate"], case
+    # A day at most (LOGGER_APP_AUTH_MAX_TOKEN_LIFETIME_SECONDS), numbers as JSON numbers.
+    a_day = issuer.token(iat=now, nbf=now, exp=now + 86_400)
+    assert api.call("GET", f"/v1/records/{uuid.uuid4()}", a_day).status_code == 404
+    as_floats = issuer.token(iat=now + 0.5, nbf=now + 0.5, exp=now + 600.5)
+    assert api.call("GET", f"/v1/records/{uuid.uuid4()}", as_floats).status_code == 404
+
+    strict = start_api(LOGGER_APP_AUTH_MAX_TOKEN_LIFETIME_SECONDS="300")
+    assert strict.call("GET", f"/v1/records/{uuid.uuid4()}", a_day).status_code == 401
+    five_minutes = issuer.token(exp=now + 300)
+    assert strict.call("GET", f"/v1/records/{uuid.uuid4()}", five_minutes).status_code == 404
+
+
+def test_an_audience_in_the_token_must_be_the_configured_one(
+    start_api: Callable[..., Api], issuer: Issuer
+) -> None:
+    def status(api: Api, **claims: Any) -> int:
+        return api.call("GET", f"/v1/records/{uuid.uuid4()}", issuer.token(**claims)).status_code
+
+    # Client ids only (Cognito's tokens have no aud): a token naming an audience is for another
+    # API, even from an allowed client.
+    clients_only = start_api()
+    assert status(clients_only) == 404
+    assert status(clients_only, aud="another-api") == 401
+    assert status(clients_only, aud=["another-api"]) == 401
+
+    both = start_api(LOGGER_APP_AUTH_AUDIENCE="logger-app-api")
+    assert status(both, aud="logger-app-api") == 404
+    assert status(both, aud=["another-api", "logger-app-api"]) == 404
+    assert status(both, aud="another-api") == 401
+    assert status(both) == 404  # no aud: its client id binds it to this API
+    assert status(both, aud="logger-app-api", client_id="someone-else") == 401
+
+    audience_only = start_api(
+        LOGGER_APP_AUTH_AUDIENCE="logger-app-api", LOGGER_APP_AUTH_CLIENT_IDS=""
+    )
+    assert status(audience_only, aud="logger-app-api", client_id="any-client") == 404
+    assert status(audience_only, client_id="any-client") == 401  # nothing binds it to us
 
 
 def test_a_missing_scope_gets_403_naming_it(start_api: Callable[..., Api], issuer: Issuer) -> None:
@@ -333,7 +410,7 @@ def test_audit_lines_and_no_token_or_personal_data_anywhere(
         {
             k: v
             for k, v in line.items()
-            if k in {"client_id", "action", "outcome", "patient_id", "record_id"}
+            if k in {"client_id", "action", "outcome", "reason", "patient_id", "record_id"}
         }
         for line in _json_lines(output)
         if line["event"] == "audit"
@@ -363,10 +440,22 @@ def test_audit_lines_and_no_token_or_personal_data_anywhere(
             "client_id": CLIENT_ID,
             "action": "record.read",
             "outcome": "not_found",
+            "reason": "record-not-found",
             "record_id": missing_id,
         },
-        {"client_id": CLIENT_ID, "action": "record.create", "outcome": "denied"},
-        {"action": "record.read", "outcome": "unauthenticated", "record_id": record_id},
+        # Refusals name their reason (never the token): the scope missing, the token expired.
+        {
+            "client_id": CLIENT_ID,
+            "action": "record.create",
+            "outcome": "denied",
+            "reason": "insufficient-scope",
+        },
+        {
+            "action": "record.read",
+            "outcome": "unauthenticated",
+            "reason": "token-expired",
+            "record_id": record_id,
+        },
     ]
     audit_lines = [line for line in _json_lines(output) if line["event"] == "audit"]
     assert all(line["logger"] == "logger_app.audit" for line in audit_lines)
@@ -384,6 +473,58 @@ def test_audit_lines_and_no_token_or_personal_data_anywhere(
     assert "authorization" not in output
     for value in patient.values():
         assert value.lower() not in output.lower()
+
+
+def test_an_idempotency_key_belongs_to_the_client_that_used_it(
+    start_api: Callable[..., Api], issuer: Issuer
+) -> None:
+    """Two clients of the issuer, the same Idempotency-Key: each its own key."""
+    api = start_api()
+    a = issuer.token()
+    b = issuer.token(client_id="other-client", sub="other-client")
+    key = {"Idempotency-Key": "the-same-key"}
+    patient = {"email": "two.clients@example.com", "full_name": "Two Clients"}
+
+    first = api.call("POST", "/v1/signups", a, key, json=patient)
+    assert first.status_code == 201, first.text
+    patient_id = first.json()["patient_id"]
+    # B sending A's key and body gets no part of A's answer: for B the key is new, the email
+    # already taken.
+    stolen = api.call("POST", "/v1/signups", b, key, json=patient)
+    _problem(stolen, 409, "email-already-registered")
+    assert patient_id not in stolen.text
+    # B's own sign-up with that key is its own.
+    own = api.call("POST", "/v1/signups", b, key, json={**patient, "email": "b@example.com"})
+    assert own.status_code == 201, own.text
+    assert own.json()["patient_id"] != patient_id
+    assert "idempotent-replayed" not in own.headers
+    # Each client's replay answers that client's first request.
+    replay_a = api.call("POST", "/v1/signups", a, key, json=patient)
+    assert (replay_a.json(), replay_a.headers["idempotent-replayed"]) == (first.json(), "true")
+    replay_b = api.call("POST", "/v1/signups", b, key, json={**patient, "email": "b@example.com"})
+    assert (replay_b.json(), replay_b.headers["idempotent-replayed"]) == (own.json(), "true")
+    # The same for records.
+    record = {"patient_id": patient_id, "doctor_id": "dr-keys", "kind": "note"}
+    record_key = {"Idempotency-Key": "the-same-record-key"}
+    mine = api.call("POST", "/v1/records", a, record_key, json=record)
+    theirs = api.call("POST", "/v1/records", b, record_key, json=record)
+    assert (mine.status_code, theirs.status_code) == (201, 201)
+    assert mine.json()["id"] != theirs.json()["id"]
+    assert "idempotent-replayed" not in theirs.headers
+    output = api.stop()
+
+    sign_ups = [
+        (line["client_id"], line["outcome"], line.get("patient_id"))
+        for line in _json_lines(output)
+        if line["event"] == "audit" and line["action"] == "patient.sign_up"
+    ]
+    assert sign_ups == [
+        (CLIENT_ID, "success", patient_id),
+        ("other-client", "conflict", None),  # B is never credited with A's patient
+        ("other-client", "success", own.json()["patient_id"]),
+        (CLIENT_ID, "success", patient_id),
+        ("other-client", "success", own.json()["patient_id"]),
+    ]
 
 
 def test_the_api_refuses_to_start_without_an_issuer() -> None:
@@ -409,3 +550,22 @@ def test_the_api_refuses_to_start_without_an_issuer() -> None:
     )
     assert result.returncode != 0
     assert "LOGGER_APP_AUTH_CLIENT_IDS or LOGGER_APP_AUTH_AUDIENCE" in result.stderr
+
+    # The keys decide whose tokens are accepted: never fetched over plain http.
+    for insecure in (
+        {"LOGGER_APP_AUTH_ISSUER": "http://issuer.example"},
+        {
+            "LOGGER_APP_AUTH_ISSUER": "https://issuer.example",
+            "LOGGER_APP_AUTH_JWKS_URL": "http://issuer.example/jwks.json",
+        },
+    ):
+        result = subprocess.run(
+            [str(BIN / "logger-app"), "serve", "--port", str(free_port())],
+            env={**env, **insecure, "OTEL_SDK_DISABLED": "true", "LOGGER_APP_AUTH_CLIENT_IDS": "a"},
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        assert result.returncode != 0, insecure
+        assert "must be fetched over https" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr

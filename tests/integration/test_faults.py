@@ -2,13 +2,15 @@
 
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import boto3
 import pytest
 
 from logger_app.outbox import BACKLOG
 from tests.faults import FaultProxy
-from tests.integration.conftest import AppFactory, Counters, settle
+from tests.integration.conftest import AppFactory, Counters, Logs, existing_patient, settle
 
 DYNAMODB = "DynamoDB_20120810."
 WRITE = "DynamoDB_20120810.TransactWriteItems"
@@ -135,3 +137,90 @@ def test_an_sqs_outage_is_one_failure_per_event_and_a_backlog_that_drains(
     faults.clear()
     assert client.portal.call(publisher.drain) == 1  # type: ignore[union-attr]
     assert (BACKLOG.pending, BACKLOG.oldest_age_seconds) == (0, 0.0)
+
+
+# Each write's first attempt commits, then its answer is lost: the connection drops, or the
+# answer comes after the read timeout (5 s), as from a stalled DynamoDB. botocore retries; the
+# emulator, which ignores ClientRequestToken, cancels the retry on the first attempt's items, and
+# the app recognises its own commit: answered 201, stored once, audited success once.
+ANSWER_LOST = pytest.mark.parametrize("kind", ["lose_answer", "late_answer"])
+RETRIED_CONFLICT = {"service": "DynamoDB", "operation": "TransactWriteItems", "outcome": "conflict"}
+
+
+def audited(logs: Logs) -> list[tuple[str, str]]:
+    return [(line["action"], line["outcome"]) for line in logs() if line["event"] == "audit"]
+
+
+@ANSWER_LOST
+def test_a_sign_up_whose_answer_was_lost_is_answered_as_committed(
+    faults: FaultProxy,
+    make_client: AppFactory,
+    counters: Counters,
+    logs: Logs,
+    queue: Callable[[], list[dict[str, Any]]],
+    kind: str,
+) -> None:
+    client = make_client()
+    before = counters.value("logger_app.signups", outcome="created")
+    retried = counters.value("logger_app.aws.call.duration", **RETRIED_CONFLICT)
+    fault = faults.inject(WRITE, kind, times=1, delay=6)  # type: ignore[arg-type]
+
+    response = client.post("/v1/signups", json=signup())  # no key: only the email guard
+    settle(client)
+
+    assert response.status_code == 201, response.text
+    assert "idempotent-replayed" not in response.headers
+    assert fault.hits == 1
+    assert counters.value("logger_app.aws.call.duration", **RETRIED_CONFLICT) == retried + 1
+    assert stored_patients(faults) == 1
+    assert audited(logs) == [("patient.sign_up", "success")]
+    assert counters.value("logger_app.signups", outcome="created") == before + 1
+    [event] = queue()
+    assert event["body"]["data"]["patient_id"] == response.json()["patient_id"]
+
+
+@ANSWER_LOST
+def test_a_record_whose_answer_was_lost_is_answered_as_committed(
+    faults: FaultProxy,
+    make_client: AppFactory,
+    counters: Counters,
+    logs: Logs,
+    queue: Callable[[], list[dict[str, Any]]],
+    kind: str,
+) -> None:
+    client = make_client()
+    record = {"patient_id": existing_patient(), "doctor_id": "dr-retry", "kind": "note"}
+    before = counters.value("logger_app.records", kind="note", outcome="created")
+    fault = faults.inject(WRITE, kind, times=1, delay=6)  # type: ignore[arg-type]
+
+    response = client.post("/v1/records", json=record)
+    settle(client)
+
+    assert response.status_code == 201, response.text
+    assert "idempotent-replayed" not in response.headers
+    assert fault.hits == 1
+    faults.clear()
+    [stored] = boto3.client("dynamodb").scan(TableName="logger-app-records")["Items"]
+    assert (stored["id"]["S"], stored["timestamp"]["S"]) == (
+        response.json()["id"],
+        response.json()["timestamp"],
+    )
+    assert stored["audit"]["M"]["client_id"]["S"] == "logger-app-local"
+    assert audited(logs) == [("record.create", "success")]
+    assert counters.value("logger_app.records", kind="note", outcome="created") == before + 1
+    [event] = queue()
+    assert event["body"]["data"]["id"] == response.json()["id"]
+
+
+def test_a_lost_answer_with_an_idempotency_key_is_no_replay(
+    faults: FaultProxy, make_client: AppFactory
+) -> None:
+    client = make_client()
+    faults.inject(WRITE, "lose_answer", times=1)
+    headers = {"Idempotency-Key": uuid.uuid4().hex}
+
+    response = client.post("/v1/signups", json=signup(), headers=headers)
+
+    assert response.status_code == 201, response.text
+    assert "idempotent-replayed" not in response.headers  # the first answer, not a replay
+    assert stored_patients(faults) == 1

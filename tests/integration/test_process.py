@@ -1,5 +1,6 @@
 """The service as a real process: graceful shutdown, and no event lost across a crash."""
 
+import contextlib
 import json
 import os
 import signal
@@ -9,6 +10,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ import pytest
 from logger_app.settings import Settings
 from logger_app.worker import Worker
 from tests.faults import FaultProxy
+from tests.integration.conftest import existing_patient
 from tests.support import BIN, ISSUER_ENV, app_process, auth_headers, free_port
 
 # No collector in these tests; what they check is the service, not its telemetry. The outbox
@@ -268,3 +271,53 @@ def test_sigterm_sends_the_batch_still_waiting_before_the_process_exits(
     assert patient_id in message["Body"]
     assert pending_events() == []
     assert "outbox.published" not in log  # sent by the batch, not by the shutdown drain
+
+
+def test_a_writes_audit_record_survives_the_process_dying_right_after_its_commit(
+    faults: FaultProxy, aws: str
+) -> None:
+    """Killed between its commits and their answers, the process writes no audit line; the
+    audit record of each write is stored with what it wrote, in the same transaction."""
+    record = {"patient_id": existing_patient(), "doctor_id": "dr-audit", "kind": "note"}
+    traced = {"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none"}
+    dynamodb = boto3.client("dynamodb")
+
+    def stored() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        patients = dynamodb.scan(TableName="logger-app-patients")["Items"]
+        signed_up = [item for item in patients if "email" in item]
+        return signed_up, dynamodb.scan(TableName="logger-app-records")["Items"]
+
+    with app_process({**traced, "AWS_ENDPOINT_URL": faults.url}) as (process, url):
+        # Each write is applied at once; its answer would come a minute later.
+        faults.inject("DynamoDB_20120810.TransactWriteItems", "late_answer", delay=60)
+        writes = [
+            threading.Thread(target=_ignoring_errors(post, url + path, body), daemon=True)
+            for path, body in [("/v1/signups", patient()), ("/v1/records", record)]
+        ]
+        for write in writes:
+            write.start()
+        deadline = time.monotonic() + 10
+        while not all(stored()):
+            assert time.monotonic() < deadline, "the writes were not applied"
+            time.sleep(0.05)
+        process.kill()  # committed, and neither answered nor audited in the log
+        process.wait(timeout=10)
+        output = process.stdout.read().decode() if process.stdout else ""
+
+    assert '"event": "audit"' not in output
+    ([patient_item], [record_item]) = stored()
+    for item, action in [(patient_item, "patient.sign_up"), (record_item, "record.create")]:
+        audit = {name: value["S"] for name, value in item["audit"]["M"].items()}
+        assert audit["action"] == action
+        assert audit["client_id"] == "logger-app-local"
+        uuid.UUID(audit["request_id"])  # the transaction's ClientRequestToken
+        assert len(audit["trace_id"]) == 32
+        assert audit["at"].endswith("Z")
+
+
+def _ignoring_errors(function: Callable[..., object], *args: object) -> Callable[[], None]:
+    def call() -> None:
+        with contextlib.suppress(OSError):  # the process died under the request
+            function(*args)
+
+    return call

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from logger_app.events import Event
 from tests.faults import FaultProxy
-from tests.integration.conftest import AppFactory, Counters, Logs, settle
+from tests.integration.conftest import AppFactory, Counters, Logs, existing_patient, settle
 
 CALLS = "logger_app.aws.call.duration"
 SEND_BATCH = {"service": "SQS", "operation": "SendMessageBatch", "outcome": "ok"}
@@ -38,7 +38,7 @@ def drain_queue(receive: Callable[[], list[dict[str, Any]]]) -> list[dict[str, A
 
 
 def record() -> dict[str, str]:
-    return {"patient_id": str(uuid.uuid4()), "doctor_id": "dr-batch", "kind": "message"}
+    return {"patient_id": existing_patient(), "doctor_id": "dr-batch", "kind": "message"}
 
 
 def test_committed_events_leave_ten_to_a_call(

@@ -113,3 +113,18 @@ def test_empty_and_malformed_bodies_are_422(client: TestClient) -> None:
         )
         assert response.status_code == 422, content
         assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_an_email_in_unicode_compatibility_forms_is_the_same_email(client: TestClient) -> None:
+    assert client.post(
+        "/v1/signups", json={**PATIENT, "email": "dave@example.org"}
+    ).status_code == (201)
+
+    for email in ("\uff44ave@example.org", "\uff24\uff21\uff36\uff25@example.org"):  # fullwidth
+        response = client.post("/v1/signups", json={**PATIENT, "email": email})
+        assert response.status_code == 409, email
+        assert response.json()["type"] == "urn:logger-app:problem:email-already-registered"
+    # A look-alike from another script is another address (the Cyrillic a, U+0430).
+    assert client.post(
+        "/v1/signups", json={**PATIENT, "email": "d\u0430ve@example.org"}
+    ).status_code == (201)

@@ -18,7 +18,7 @@ from logger_app.events import Event
 from logger_app.settings import Settings
 from logger_app.worker import Worker, default_effects
 from tests.faults import FaultProxy
-from tests.integration.conftest import AppFactory, Counters, Logs, settle
+from tests.integration.conftest import AppFactory, Counters, Logs, existing_patient, settle
 
 PATIENT = {"email": "elizabeth@example.com", "full_name": "Elizabeth Blackwell"}
 
@@ -75,7 +75,7 @@ def test_consumer_span_is_a_child_of_the_publishing_request(
 def test_a_repeated_delivery_has_no_second_effect(
     client: TestClient, worker: Worker, aws: str, counters: Counters
 ) -> None:
-    record = {"patient_id": str(uuid.uuid4()), "doctor_id": "dr-who", "kind": "call_started"}
+    record = {"patient_id": existing_patient(), "doctor_id": "dr-who", "kind": "call_started"}
     client.post("/v1/records", json=record)
     settle(client)
     sqs = boto3.client("sqs")

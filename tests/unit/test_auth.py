@@ -26,6 +26,19 @@ def test_the_api_needs_an_issuer_and_a_client_or_audience() -> None:
     assert "not both" in configuration_errors(both)[0]
 
 
+def test_the_issuers_keys_come_over_https_only() -> None:
+    def errors(**settings: str) -> list[str]:
+        return configuration_errors(Settings(auth_client_ids="a", **settings))  # type: ignore[arg-type]
+
+    assert errors(auth_issuer="https://issuer.example") == []
+    [plain] = errors(auth_issuer="http://issuer.example")
+    assert plain.startswith("LOGGER_APP_AUTH_ISSUER: the issuer's keys")
+    assert "must be fetched over https" in plain
+    [jwks] = errors(auth_issuer="https://issuer.example", auth_jwks_url="http://keys.example/")
+    assert jwks.startswith("LOGGER_APP_AUTH_JWKS_URL: the issuer's keys (http://keys.example/)")
+    assert errors(auth_issuer="https://a.example", auth_jwks_url="https://b.example/k") == []
+
+
 def test_concurrent_misses_fetch_once_and_refetches_are_spaced() -> None:
     now = [0.0]
     fetched: list[int] = []

@@ -1,4 +1,11 @@
-from logger_app.cli import TELEMETRY_DEFAULTS, serve_command, telemetry_environment
+import pytest
+
+from logger_app.cli import (
+    TELEMETRY_DEFAULTS,
+    serve_command,
+    telemetry_environment,
+    trusted_proxies,
+)
 
 
 def test_serves_one_worker_under_opentelemetry_instrument() -> None:
@@ -30,3 +37,20 @@ def test_environment_overrides_the_defaults() -> None:
     assert environment["OTEL_LOGS_EXPORTER"] == "none"
     assert environment["PATH"] == "/bin"
     assert environment["OTEL_SERVICE_NAME"] == "logger-app-worker"
+
+
+def test_forwarded_addresses_are_believed_only_from_the_trusted_proxies() -> None:
+    command = serve_command("0.0.0.0", 8000, trusted_proxies({}))
+    assert command[command.index("--forwarded-allow-ips") + 1] == "127.0.0.1,::1"
+    vpc = trusted_proxies({"LOGGER_APP_TRUSTED_PROXIES": " 10.40.0.0/16 , 10.41.0.7"})
+    assert vpc == "10.40.0.0/16,10.41.0.7"
+    assert trusted_proxies({"LOGGER_APP_TRUSTED_PROXIES": ""}) == ""  # no proxy at all
+
+
+@pytest.mark.parametrize("value", ["*", "10.0.0.0/33", "10.40.0.1/16", "load-balancer"])
+def test_a_trusted_proxy_that_is_not_an_address_or_network_stops_the_start(value: str) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        trusted_proxies({"LOGGER_APP_TRUSTED_PROXIES": value})
+    assert f"LOGGER_APP_TRUSTED_PROXIES: {value!r} is not an IP address or network" in str(
+        stopped.value
+    )

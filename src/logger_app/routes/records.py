@@ -1,11 +1,12 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 
-from logger_app.audit import audited
+from logger_app.audit import entry
 from logger_app.auth import Caller, requires
 from logger_app.problems import problem_responses
+from logger_app.routes.headers import REPLAYED, V1_PROBLEMS, IdempotencyKey, replayed_response
 from logger_app.schemas import Record, RecordRequest
 from logger_app.services import Services, get_services
 
@@ -20,52 +21,78 @@ Timestamp = Annotated[
 ]
 Writer = Annotated[Caller, Depends(requires("records:write"))]
 Reader = Annotated[Caller, Depends(requires("records:read"))]
+READ_PROBLEMS = {**V1_PROBLEMS, 404: ["record-not-found"]}
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 413, 422, 503),
-    description="Needs the scope `records:write`.",
+    responses={
+        **replayed_response(status.HTTP_201_CREATED),
+        **problem_responses(
+            401,
+            403,
+            409,
+            413,
+            422,
+            503,
+            types={
+                **V1_PROBLEMS,
+                409: ["interaction-of-another-patient", "idempotency-key-reused"],
+                422: ["validation-error", "patient-not-found"],
+            },
+        ),
+    },
+    description="Needs the scope `records:write`. The patient must have signed up, and every "
+    "record of an interaction (`id`) belongs to the patient of its first record.",
 )
 async def create_record(
-    body: RecordRequest, caller: Writer, services: Annotated[Services, Depends(get_services)]
+    body: RecordRequest,
+    request: Request,
+    response: Response,
+    caller: Writer,
+    services: Annotated[Services, Depends(get_services)],
+    idempotency_key: IdempotencyKey = None,
 ) -> Record:
-    ids = {"patient_id": str(body.patient_id)}
+    audit = entry(request)
+    audit.ids["patient_id"] = str(body.patient_id)
     if body.id is not None:
-        ids["record_id"] = str(body.id)
-    with audited(caller, **ids) as audit_ids:
-        record = await services.records.create(body)
-        audit_ids["record_id"] = str(record.id)
-        return record
+        audit.ids["record_id"] = str(body.id)
+    result = await services.records.create(body, caller.client_id, idempotency_key)
+    audit.ids["record_id"] = str(result.record.id)
+    if result.replayed:
+        response.headers[REPLAYED] = "true"
+    return result.record
 
 
 @router.get(
     "/{id}",
-    responses=problem_responses(401, 403, 404, 422, 503),
+    responses=problem_responses(401, 403, 404, 422, 503, types=READ_PROBLEMS),
     description="Needs the scope `records:read`.",
 )
 async def newest_record(
-    id: UUID, caller: Reader, services: Annotated[Services, Depends(get_services)]
+    id: UUID,
+    request: Request,
+    caller: Reader,
+    services: Annotated[Services, Depends(get_services)],
 ) -> Record:
-    with audited(caller, record_id=str(id)) as audit_ids:
-        record = await services.records.newest(id)
-        audit_ids["patient_id"] = str(record.patient_id)
-        return record
+    record = await services.records.newest(id)
+    entry(request).ids["patient_id"] = str(record.patient_id)
+    return record
 
 
 @router.get(
     "/{id}/{timestamp}",
-    responses=problem_responses(401, 403, 404, 422, 503),
+    responses=problem_responses(401, 403, 404, 422, 503, types=READ_PROBLEMS),
     description="Needs the scope `records:read`.",
 )
 async def record_at(
     id: UUID,
     timestamp: Timestamp,
+    request: Request,
     caller: Reader,
     services: Annotated[Services, Depends(get_services)],
 ) -> Record:
-    with audited(caller, record_id=str(id)) as audit_ids:
-        record = await services.records.at(id, timestamp)
-        audit_ids["patient_id"] = str(record.patient_id)
-        return record
+    record = await services.records.at(id, timestamp)
+    entry(request).ids["patient_id"] = str(record.patient_id)
+    return record

@@ -1,0 +1,58 @@
+"""The README says what the code does: every problem type the service answers with, every
+reason code of the audit log, the PHI problems in the OpenAPI document, and the trust model."""
+
+import re
+from pathlib import Path
+
+from logger_app.auth import SCOPES
+from logger_app.main import create_app
+from logger_app.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+SOURCE = REPO / "src" / "logger_app"
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def _slugs() -> set[str]:
+    """Every problem type raised anywhere in the service (Problem(<status>, "<slug>", ...))."""
+    pattern = re.compile(r'Problem\(\s*\d{3},\s*"([a-z-]+)"')
+    return {slug for path in SOURCE.rglob("*.py") for slug in pattern.findall(path.read_text())}
+
+
+def test_every_problem_type_is_in_the_readme() -> None:
+    slugs = _slugs()
+    assert {"patient-not-found", "interaction-of-another-patient", "unauthorized"} <= slugs
+    missing = sorted(
+        slug for slug in slugs if f"`{slug}`" not in README and f"problem:{slug}`" not in README
+    )
+    assert missing == []
+
+
+def test_every_audit_reason_code_is_in_the_readme() -> None:
+    codes = set(re.findall(r'"(token-[a-z-]+)"', (SOURCE / "auth.py").read_text()))
+    assert {"token-missing", "token-expired", "token-lifetime", "token-audience"} <= codes
+    assert sorted(code for code in codes if f"`{code}`" not in README) == []
+
+
+def test_the_openapi_document_names_the_write_refusals(tmp_path: Path) -> None:
+    document = create_app(Settings(local_issuer_dir=tmp_path)).openapi()
+    responses = document["paths"]["/v1/records"]["post"]["responses"]
+    assert "urn:logger-app:problem:patient-not-found" in responses["422"]["description"]
+    assert (
+        "urn:logger-app:problem:interaction-of-another-patient" in responses["409"]["description"]
+    )
+    assert "urn:logger-app:problem:idempotency-key-reused" in responses["409"]["description"]
+    assert "Idempotent-Replayed" in responses["201"]["headers"]
+    parameters = document["paths"]["/v1/records"]["post"]["parameters"]
+    assert [p["name"] for p in parameters] == ["idempotency-key"]
+    signups = document["paths"]["/v1/signups"]["post"]["responses"]
+    assert "urn:logger-app:problem:email-already-registered" in signups["409"]["description"]
+
+
+def test_the_readme_states_the_trust_model() -> None:
+    start = README.index("**Who may see what (the trust model).**")
+    model = README[start : README.index("```sh", start)]
+    assert all(f"`{scope}`" in model for scope in SCOPES)
+    assert "reads every patient's records" in model
+    assert "`apiClients`" in model  # least privilege: scopes per Cognito app client, in infra/
+    assert "every read and every write, allowed or refused" in model
