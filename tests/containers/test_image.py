@@ -76,7 +76,8 @@ def test_healthz_answers_and_readyz_follows_the_emulators_tables(
     engine: Engine, service: Running, app_image: str
 ) -> None:
     healthz = poll(lambda: _status(service.url + "/healthz"), until=lambda s: s == 200)
-    assert healthz == 200, engine.docker("logs", service.container).stderr[-3000:]
+    logs = engine.docker("logs", service.container)
+    assert healthz == 200, f"{service.url}/healthz: {healthz}\n{logs.stdout[-3000:]}{logs.stderr}"
     # No tables or queues yet: not ready.
     assert _status(service.url + "/readyz") == 503
 
