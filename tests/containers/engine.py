@@ -167,6 +167,7 @@ def private_engine(compose: Path, cache: Path = CACHE, timeout: float = 60) -> I
                 yield engine
             finally:
                 _stop(engine, process, log)
+                _unmount_under(cache / "exec")
 
 
 def _wait_until_ready(
@@ -196,3 +197,12 @@ def _stop(engine: Engine, process: "subprocess.Popen[bytes]", log: IO[str]) -> N
             process.kill()
             process.wait()
     log.flush()
+
+
+def _unmount_under(root: Path) -> None:
+    """What dockerd leaves mounted in its exec root when it stops (its host network
+    namespace, bound at netns/default)."""
+    for line in Path("/proc/mounts").read_text().splitlines():
+        mount_point = line.split()[1]
+        if mount_point.startswith(f"{root}/"):
+            subprocess.run(["umount", "--lazy", mount_point], check=False)
