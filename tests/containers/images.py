@@ -93,13 +93,15 @@ def trixie_rootfs(engine: Engine, work: Path) -> str:
         return name
     with tempfile.TemporaryDirectory(dir=work) as scratch:
         root = Path(scratch) / "root"
-        subprocess.run(
+        made = subprocess.run(
             [*DEBOOTSTRAP, str(root), DEBIAN_MIRROR],
-            check=True,
+            check=False,
             capture_output=True,
             text=True,
             timeout=900,
         )
+        if made.returncode != 0:
+            raise EngineError(f"debootstrap failed:\n{made.stdout[-3000:]}{made.stderr[-3000:]}")
         with subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE) as tar:
             assert tar.stdout is not None
             imported = subprocess.run(
