@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The logger-app service image. Build: docker build -t logger-app .
-# Checked by tests/deploy/test_dockerfile.py (there is no Docker engine on the dev machines).
+# Checked by tests/deploy/test_dockerfile.py (the parsed file) and built and run by tests/containers.
 
 # ---- build: a virtualenv with the dependencies, then the app ----
 FROM python:3.13.15-slim-trixie AS build
@@ -14,7 +14,7 @@ ARG UV_VERSION=0.13.9
 
 WORKDIR /build
 # The venv has no pip of its own: the base image's pip installs into it, so the runtime
-# image ships no package installer (nor uv, which stays in this stage).
+# venv ships no package installer (nor uv, which stays in this stage; the base keeps its pip).
 RUN python -m venv --without-pip /opt/venv
 
 # The runtime dependencies, exactly as uv.lock pins them, in their own layer keyed on the

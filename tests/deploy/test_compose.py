@@ -1,4 +1,5 @@
-"""The local stack: docker-compose.yml and the configs in compose/, checked without Docker.
+"""The local stack: docker-compose.yml and the configs in compose/, checked without an engine
+(tests/containers brings the stack up for real).
 
 Real tools where they run here: check-jsonschema (Compose Specification schema), promtool
 (Prometheus config and the alert rules it loads), amtool (Alertmanager's routing), the collector

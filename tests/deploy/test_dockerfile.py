@@ -1,4 +1,5 @@
-"""Properties of the service image, read from the parsed Dockerfile (no Docker engine here)."""
+"""Properties of the service image, read from the parsed Dockerfile (tests/containers builds
+and runs it)."""
 
 import json
 import os

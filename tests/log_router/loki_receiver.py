@@ -4,12 +4,15 @@ Loki cannot run here (its code is AGPL and marked not-to-use), so the log-path t
 router's pushes themselves, in both encodings Loki accepts (Loki's HTTP API docs, "Ingest
 logs"): JSON (optionally gzip-compressed, as Fluent Bit's `compress gzip` sends it) and
 snappy-compressed protobuf (`logproto.PushRequest`, from Loki's pkg/push/push.proto). It answers
-204 as Loki does, and can be taken down and brought back on the same port.
+204 as Loki does, and can be taken down and brought back on the same port. It also answers
+Loki's readiness probe (`GET /ready`), for the compose stack's Loki stand-in
+(tests/containers/standins/loki), which runs it in a container.
 """
 
 import gzip
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,6 +20,7 @@ from typing import Any
 import cramjam
 
 PUSH_PATH = "/loki/api/v1/push"
+READY_PATH = "/ready"
 
 
 @dataclass(frozen=True)
@@ -118,13 +122,21 @@ def _fields(data: bytes) -> dict[int, list[Any]]:
 
 
 class LokiReceiver:
-    """Loki's push endpoint on 127.0.0.1:`port`; `entries` holds everything accepted."""
+    """Loki's push endpoint on `host`:`port`; `entries` holds everything accepted, and
+    `on_push` (if given) is called with each push's entries before it is answered."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(
+        self,
+        port: int,
+        host: str = "127.0.0.1",
+        on_push: Callable[[list[PushedEntry]], None] | None = None,
+    ) -> None:
         self.port = port
+        self.host = host
         self.url = f"http://127.0.0.1:{port}"
         self.entries: list[PushedEntry] = []
         self.pushes = 0
+        self._on_push = on_push
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -147,15 +159,26 @@ class LokiReceiver:
                     self.send_error(400, str(error))
                     return
                 with receiver._lock:
+                    if receiver._on_push is not None:
+                        receiver._on_push(entries)
                     receiver.entries.extend(entries)
                     receiver.pushes += 1
                 self.send_response(204)
                 self.end_headers()
 
+            def do_GET(self) -> None:
+                if self.path != READY_PATH:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"ready\n")
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server = ThreadingHTTPServer((self.host, self.port), Handler)
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
         self._server = server
