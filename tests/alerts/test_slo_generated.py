@@ -23,14 +23,18 @@ SLOTH_VERSION = "v0.16.0"
 pytestmark = pytest.mark.timeout(1200)
 
 
-def _generate(out: Path, spec: Path = SPEC_FILE) -> str:
-    result = subprocess.run(
+def _run_generate(out: Path, spec: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         ["bash", str(GENERATE), str(out), str(spec)],
         capture_output=True,
         text=True,
         check=False,
         timeout=1200,
     )
+
+
+def _generate(out: Path, spec: Path = SPEC_FILE) -> str:
+    result = _run_generate(out, spec)
     assert result.returncode == 0, result.stderr[-4000:]
     return out.read_text(encoding="utf-8")
 
@@ -71,15 +75,10 @@ def test_an_invalid_spec_is_refused_with_the_reason(tmp_path: Path) -> None:
         SPEC_FILE.read_text(encoding="utf-8").replace("objective: 99.9", "objective: 100.5", 1),
         encoding="utf-8",
     )
-    result = subprocess.run(
-        ["bash", str(GENERATE), str(tmp_path / "out.yaml"), str(spec)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=1200,
-    )
+    result = _run_generate(tmp_path / "out.yaml", spec)
     assert result.returncode != 0
     assert "objective" in result.stderr.lower(), result.stderr
+    assert not (tmp_path / "out.yaml").exists()
 
 
 def _rules(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
