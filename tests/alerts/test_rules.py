@@ -4,6 +4,7 @@ exists) checked for each rule, hand-written or generated from the SLO spec, so a
 skip them."""
 
 import re
+import subprocess
 from typing import Any
 
 import pytest
@@ -20,6 +21,8 @@ from tests.alerts.promtool import (
     slo_names,
     slo_of,
 )
+from tests.deploy.helpers import require_tool
+from tests.e2e.rules import ROUTING_FILE
 
 RULES = load_rules()
 ALERTS = [r for g in RULES["groups"] for r in g["rules"] if "alert" in r]
@@ -208,6 +211,35 @@ def test_every_slo_has_a_page_and_a_ticket() -> None:
     for slo in SLOS:
         severities = {r["labels"]["severity"] for r in ALERTS if slo_of(r) == slo}
         assert severities == {"page", "ticket"}, slo
+
+
+@pytest.mark.parametrize(
+    "rule",
+    ALERTS,
+    ids=lambda r: f"{r['alert']}-{r['labels']['severity']}-{r['labels'].get('burn')}",
+)
+def test_alertmanager_routes_every_alert_to_the_receiver_of_its_severity(
+    rule: dict[str, Any],
+) -> None:
+    """With all its labels (Sloth's sloth_severity, sloth_slo, ... for the SLO alerts), as
+    alerts/alertmanager.yml routes them everywhere (compose, e2e, AMP)."""
+    labels = {**rule["labels"], "deployment_environment": "prod", "service_name": "logger-app"}
+    result = subprocess.run(
+        [
+            require_tool("amtool", "apt-get install prometheus-alertmanager (Debian)"),
+            "config",
+            "routes",
+            "test",
+            f"--config.file={ROUTING_FILE}",
+            f"alertname={rule['alert']}",
+            *(f"{name}={value}" for name, value in labels.items()),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == rule["labels"]["severity"]
 
 
 def test_no_alert_is_per_task() -> None:
