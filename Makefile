@@ -15,8 +15,8 @@ export UV_PYTHON_DOWNLOADS := never
 # Go tools (the collector's build, actionlint) live here on a fresh machine.
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
-.PHONY: install run test lint types unit e2e bench synth dashboards clean collector fluent-bit tools \
-	container-tools containers lock lock-check lock-upgrade
+.PHONY: install run test lint types unit e2e bench synth dashboards slo clean collector fluent-bit \
+	sloth tools container-tools containers lock lock-check lock-upgrade
 
 # The extras (pyproject.toml) each set of targets installs. Sets add to the venv and never remove
 # from it (uv sync --inexact), so switching targets does not reinstall; `make clean` starts over.
@@ -84,6 +84,11 @@ collector:
 fluent-bit:
 	scripts/build-fluent-bit.sh >/dev/null
 
+# Sloth (github.com/slok/sloth) built from its Go module, cached the same way: it generates the
+# SLO rules (`make slo`, tests/alerts).
+sloth:
+	scripts/build-sloth.sh >/dev/null
+
 # Grafana's LogQL grammar (@grafana/lezer-logql, locked), for the dashboards' LogQL checks.
 LOGQL := tests/dashboards/logql
 $(LOGQL)/node_modules/.package-lock.json: $(LOGQL)/package-lock.json
@@ -91,7 +96,7 @@ $(LOGQL)/node_modules/.package-lock.json: $(LOGQL)/package-lock.json
 
 # What tests/deploy runs: actionlint (go install, pinned), ShellCheck, promtool and amtool
 # (apt-get).
-tools: collector fluent-bit $(LOGQL)/node_modules/.package-lock.json
+tools: collector fluent-bit sloth $(LOGQL)/node_modules/.package-lock.json
 	scripts/install-deploy-tools.sh
 
 # What tests/containers runs beside the venv: Debian's docker.io (dockerd and its CLI; the system
@@ -120,6 +125,11 @@ synth: $(VENV)/.synced-infra
 bench: $(VENV)/.synced-bench
 	bench/setup.sh
 	$(BIN)/python -m bench
+
+# Regenerates alerts/logger-app.slo.rules.yaml from the SLO spec, alerts/logger-app.slo.yaml,
+# with Sloth (a test fails if they differ).
+slo:
+	scripts/generate-slo.sh
 
 # Regenerates grafana/dashboards/*.json from dashboards/ (a test fails if they differ).
 dashboards: $(VENV)/.synced-dashboards

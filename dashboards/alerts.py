@@ -1,10 +1,12 @@
 """What engineering has been told: the alerts firing now, in the staff's words, and since when.
 
-A table on the Prometheus data source (AMP on AWS), which evaluates alerts/logger-app.rules.yaml
-and so holds the alerts' state as series: ALERTS (one per active alert, `alertstate` pending or
-firing) and ALERTS_FOR_STATE (its value: when the alert became active, in Unix seconds). Each
-line shows the alert's `summary`, read from the rules file when the dashboard is generated (the
-series carry labels, not annotations), and the time it started.
+A table on the Prometheus data source (AMP on AWS), which evaluates the rules files (the symptom
+alerts, alerts/logger-app.rules.yaml, and the SLO alerts generated into
+alerts/logger-app.slo.rules.yaml) and so holds the alerts' state as series: ALERTS (one per
+active alert, `alertstate` pending or firing) and ALERTS_FOR_STATE (its value: when the alert
+became active, in Unix seconds). Each line shows the alert's `summary`, read from the rules files
+when the dashboard is generated (the series carry labels, not annotations), and the time it
+started.
 
 Alerts about absent telemetry have no `deployment_environment` label (there is no series left
 to take it from), and the worker's alerts carry its own service name: the query accepts both.
@@ -26,7 +28,10 @@ from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 from dashboards.datasources import PROMETHEUS
 
 REPO = Path(__file__).resolve().parents[1]
-RULES_FILE = REPO / "alerts" / "logger-app.rules.yaml"
+RULES_FILES = (
+    REPO / "alerts" / "logger-app.rules.yaml",
+    REPO / "alerts" / "logger-app.slo.rules.yaml",
+)
 TITLE = "Problems engineering has already been told about"
 WHAT = "Engineering has been told"
 SINCE = "Since"
@@ -41,14 +46,15 @@ QUERY = (
 )
 
 
-def alert_words(rules_file: Path = RULES_FILE) -> dict[str, str]:
+def alert_words(rules_files: tuple[Path, ...] = RULES_FILES) -> dict[str, str]:
     """Alert name -> its summary, the words staff read."""
-    document: dict[str, Any] = yaml.safe_load(rules_file.read_text(encoding="utf-8"))
     words: dict[str, str] = {}
-    for group in document["groups"]:
-        for rule in group["rules"]:
-            if "alert" in rule:
-                words.setdefault(rule["alert"], rule["annotations"]["summary"])
+    for path in rules_files:
+        document: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for group in document["groups"]:
+            for rule in group["rules"]:
+                if "alert" in rule:
+                    words.setdefault(rule["alert"], rule["annotations"]["summary"])
     return words
 
 
@@ -63,10 +69,10 @@ def active_alerts_query() -> prometheus.Dataquery:
     )
 
 
-def active_alerts_panel(rules_file: Path = RULES_FILE) -> table.Panel:
+def active_alerts_panel(rules_files: tuple[Path, ...] = RULES_FILES) -> table.Panel:
     """The staff panel: one line per problem engineering has been told about, in plain words
     ("Patients cannot sign up", since 10:42). Empty when nothing is wrong."""
-    words = alert_words(rules_file)
+    words = alert_words(rules_files)
     mapping = ValueMap(
         options={
             name: ValueMappingResult(text=text, index=index)

@@ -3,7 +3,7 @@
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
 from grafana_foundation_sdk.models.dashboard import Dashboard, DashboardLinkType
 
-from dashboards import promql
+from dashboards import promql, slo
 from dashboards.alerts import active_alerts_panel
 from dashboards.layout import Item, add_all
 from dashboards.panels import (
@@ -266,6 +266,10 @@ def _interactions() -> list[Item]:
     ]
 
 
+def _promises() -> list[Item]:
+    return [dashboard_builders.Row("Did we keep our promises?"), slo.promises_panel()]
+
+
 def _failures() -> list[Item]:
     description = (
         " in the last hour. Green: none. Red: please call engineering and say which box is red."
@@ -362,4 +366,6 @@ def build() -> Dashboard:
             .keep_time(True)
         )
     )
-    return add_all(board, [*_now(), *_signups(), *_interactions(), *_failures(), *_live()]).build()
+    return add_all(
+        board, [*_now(), *_signups(), *_interactions(), *_promises(), *_failures(), *_live()]
+    ).build()

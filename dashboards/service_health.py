@@ -1,10 +1,10 @@
-"""Service health: for engineers. Traffic, errors and latency per route; AWS dependencies; logs
-linked to traces."""
+"""Service health: for engineers. Error budgets per SLO; traffic, errors and latency per route;
+AWS dependencies; logs linked to traces."""
 
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
 from grafana_foundation_sdk.models.dashboard import Dashboard, DashboardLinkType
 
-from dashboards import promql
+from dashboards import promql, slo
 from dashboards.layout import Item, add_all
 from dashboards.panels import (
     LOKI_SCOPE,
@@ -91,6 +91,10 @@ def _requests() -> list[Item]:
             for q, label in [(0.5, "50"), (0.95, "95"), (0.99, "99")]
         ],
     ]
+
+
+def _error_budgets() -> list[Item]:
+    return [dashboard_builders.Row("Error budgets (30 days)"), *slo.engineering_panels()]
 
 
 def _dependencies() -> list[Item]:
@@ -257,7 +261,8 @@ def build() -> Dashboard:
         dashboard_builders.Dashboard(TITLE)
         .uid(UID)
         .description(
-            "Request rate, errors and latency per route; DynamoDB and SQS; logs linked to traces."
+            "Error budgets per SLO; request rate, errors and latency per route; DynamoDB and "
+            "SQS; logs linked to traces."
         )
         .tags(TAGS)
         .refresh("30s")
@@ -282,6 +287,7 @@ def build() -> Dashboard:
         [
             dashboard_builders.Row("Is this page up to date?"),
             data_age_panel(promql.data_age()),
+            *_error_budgets(),
             *_requests(),
             *_dependencies(),
             *_worker(),

@@ -1,8 +1,9 @@
 """Alerting on AWS: one SNS topic that tells people, fed by two sources.
 
-- AMP evaluates the repository's rules file (alerts/logger-app.rules.yaml, read at synth time and
-  uploaded as a rule groups namespace: never a copy) and its alert manager routes the alerts by
-  severity as alerts/alertmanager.yml says, each receiver publishing to the topic.
+- AMP evaluates the repository's rules files, each read at synth time and uploaded as a rule
+  groups namespace (never a copy): the symptom alerts (alerts/logger-app.rules.yaml) and the SLO
+  rules `make slo` generates (alerts/logger-app.slo.rules.yaml). Its alert manager routes the
+  alerts by severity as alerts/alertmanager.yml says, each receiver publishing to the topic.
 - CloudWatch alarms cover what Prometheus cannot see: the dead-letter queue's depth (even with
   the worker down), the load balancer's own 5xx and unhealthy targets, and Loki or Grafana with no
   running task.
@@ -31,8 +32,10 @@ from constructs import Construct
 from .config import DeploymentConfig
 
 RULES_FILE = "alerts/logger-app.rules.yaml"
+SLO_RULES_FILE = "alerts/logger-app.slo.rules.yaml"
 ROUTING_FILE = "alerts/alertmanager.yml"
 RULES_NAMESPACE = "logger-app"
+SLO_RULES_NAMESPACE = "logger-app-slo"
 RUNBOOK = "docs/runbook.md"
 # SNS subjects are ASCII, at most 100 characters: e.g. "[PAGE] SignupsFailing (prod)".
 SNS_SUBJECT = (
@@ -155,18 +158,28 @@ def add_amp_alerting(
     workspace: aps.CfnWorkspace,
     topic: AlertTopic,
     rules: str,
+    slo_rules: str,
     routing: str,
-) -> aps.CfnRuleGroupsNamespace:
-    """The rules file as the workspace's rule groups namespace, and its alert manager routing to
-    the topic."""
-    namespace = aps.CfnRuleGroupsNamespace(
-        scope, "AlertRules", workspace=workspace.attr_arn, name=RULES_NAMESPACE, data=rules
-    )
+) -> list[aps.CfnRuleGroupsNamespace]:
+    """Each rules file as one of the workspace's rule groups namespaces (AMP takes one file per
+    namespace), and its alert manager routing to the topic."""
+    namespaces = [
+        aps.CfnRuleGroupsNamespace(
+            scope, "AlertRules", workspace=workspace.attr_arn, name=RULES_NAMESPACE, data=rules
+        ),
+        aps.CfnRuleGroupsNamespace(
+            scope,
+            "SloRules",
+            workspace=workspace.attr_arn,
+            name=SLO_RULES_NAMESPACE,
+            data=slo_rules,
+        ),
+    ]
     workspace.alert_manager_definition = alert_manager_definition(
         routing, topic.topic.topic_arn, Stack.of(scope).region
     )
     topic.allow_workspace(workspace)
-    return namespace
+    return namespaces
 
 
 def alarm(

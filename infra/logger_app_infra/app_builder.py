@@ -9,7 +9,7 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from .access import AccessStack
-from .alerts import ROUTING_FILE, RULES_FILE
+from .alerts import ROUTING_FILE, RULES_FILE, SLO_RULES_FILE
 from .app_permissions import AppResources
 from .config import DeploymentConfig, load_config
 from .data import DataStack
@@ -66,6 +66,7 @@ def build_stacks(app: cdk.App, repo_root: Path = REPO_ROOT) -> LoggerAppStacks:
     config = load_config(app.node)
     collector_config = read_repo_file(COLLECTOR_CONFIG_FILE, repo_root)
     alert_rules = read_repo_file(RULES_FILE, repo_root)
+    slo_rules = read_repo_file(SLO_RULES_FILE, repo_root)
     alert_routing = read_repo_file(ROUTING_FILE, repo_root)
     env = cdk.Environment(account=config.account, region=config.region)
     prefix = config.prefix
@@ -91,6 +92,7 @@ def build_stacks(app: cdk.App, repo_root: Path = REPO_ROOT) -> LoggerAppStacks:
         grafana_load_balancer_security_group=access.grafana_load_balancer_security_group,
         images=images,
         alert_rules=alert_rules,
+        slo_rules=slo_rules,
         alert_routing=alert_routing,
         env=env,
     )

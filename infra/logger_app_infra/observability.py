@@ -41,6 +41,7 @@ class ObservabilityStack(Stack):
         images: ImageCatalog,
         grafana_load_balancer_security_group: ec2.ISecurityGroup,
         alert_rules: str,
+        slo_rules: str,
         alert_routing: str,
         **kwargs: Any,
     ) -> None:
@@ -56,6 +57,7 @@ class ObservabilityStack(Stack):
             workspace=self.workspace,
             topic=self.alerts,
             rules=alert_rules,
+            slo_rules=slo_rules,
             routing=alert_routing,
         )
         # attr_prometheus_endpoint ends with "/".

@@ -1,5 +1,5 @@
-"""Alerting on AWS: the repository's rules file in AMP (the file itself, not a copy), AMP's alert
-manager routing by severity to one KMS-encrypted SNS topic, email subscriptions only from the
+"""Alerting on AWS: the repository's rules files in AMP (the files themselves, not copies), AMP's
+alert manager routing by severity to one KMS-encrypted SNS topic, email subscriptions only from the
 alertEmails input, and CloudWatch alarms to the same topic for what Prometheus cannot see."""
 
 from __future__ import annotations
@@ -13,7 +13,12 @@ import pytest
 import yaml
 from infra_helpers import logical_id, only, resources, template
 from infra_settings import REGION, REPO
-from logger_app_infra.alerts import ROUTING_FILE, RULES_FILE, alert_manager_definition
+from logger_app_infra.alerts import (
+    ROUTING_FILE,
+    RULES_FILE,
+    SLO_RULES_FILE,
+    alert_manager_definition,
+)
 from logger_app_infra.app_builder import LoggerAppStacks
 
 TOPIC = "TOPIC-ARN"
@@ -40,12 +45,22 @@ def _definition(stacks: LoggerAppStacks) -> dict[str, Any]:
     return config
 
 
-def test_the_rules_file_is_the_workspaces_rule_groups_namespace(prod: LoggerAppStacks) -> None:
-    namespace = only(prod.observability, "AWS::APS::RuleGroupsNamespace")
-    assert namespace["Data"] == (REPO / RULES_FILE).read_text(encoding="utf-8")
-    assert namespace["Name"] == "logger-app"
+def test_each_rules_file_is_one_of_the_workspaces_rule_groups_namespaces(
+    prod: LoggerAppStacks,
+) -> None:
+    """The symptom alerts and the SLO rules generated from the SLO spec: the files compose and
+    the e2e Prometheus load (tests/deploy/test_compose.py, tests/e2e/rules.py)."""
+    namespaces = {
+        n["Properties"]["Name"]: n["Properties"]
+        for n in resources(prod.observability, "AWS::APS::RuleGroupsNamespace").values()
+    }
+    assert {name: n["Data"] for name, n in namespaces.items()} == {
+        "logger-app": (REPO / RULES_FILE).read_text(encoding="utf-8"),
+        "logger-app-slo": (REPO / SLO_RULES_FILE).read_text(encoding="utf-8"),
+    }
     workspace_id = prod.observability.get_logical_id(prod.observability.workspace)
-    assert namespace["Workspace"] == {"Fn::GetAtt": [workspace_id, "Arn"]}
+    for namespace in namespaces.values():
+        assert namespace["Workspace"] == {"Fn::GetAtt": [workspace_id, "Arn"]}
 
 
 def test_the_alert_manager_routes_as_the_repository_says_to_the_topic(
@@ -146,7 +161,7 @@ def test_no_alert_emails_no_subscription(dev: LoggerAppStacks) -> None:
     assert resources(dev.observability, "AWS::SNS::Subscription") == {}
     # The topic, the rules and the routing are there all the same.
     only(dev.observability, "AWS::SNS::Topic")
-    only(dev.observability, "AWS::APS::RuleGroupsNamespace")
+    assert len(resources(dev.observability, "AWS::APS::RuleGroupsNamespace")) == 2
     assert "AlertManagerDefinition" in _workspace(dev)
 
 

@@ -110,6 +110,19 @@ def test_alert_emails_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch
     assert _config().alert_emails == ("oncall@example.org",)
 
 
+def test_synth_fails_clearly_without_the_generated_slo_rules(tmp_path: Path) -> None:
+    (tmp_path / "otel-collector.yaml").write_text("receivers: {}\n")
+    (tmp_path / "alerts").mkdir()
+    (tmp_path / "alerts" / "logger-app.rules.yaml").write_text("groups: []\n")
+    with pytest.raises(MissingRepoFileError, match=r"alerts/logger-app\.slo\.rules\.yaml"):
+        build_stacks(
+            cdk.App(
+                context={"imageTag": "test-placeholder", **DIGESTS}, outdir=str(tmp_path / "out")
+            ),
+            tmp_path,
+        )
+
+
 def test_synth_fails_clearly_without_the_alert_rules(tmp_path: Path) -> None:
     (tmp_path / "otel-collector.yaml").write_text("receivers: {}\n")
     with pytest.raises(MissingRepoFileError, match=r"alerts/logger-app\.rules\.yaml"):

@@ -1,13 +1,16 @@
-"""The e2e stack's copy of the rules and routing (tests/e2e/rules.py) differs from the
-repository's only in its durations, each divided by TIME_SCALE; promtool and amtool accept it."""
+"""The e2e stack's copies of the rules files and routing (tests/e2e/rules.py) differ from the
+repository's only in their durations, each divided by TIME_SCALE; promtool and amtool accept
+them. The SLO rules' names and labels keep the production windows (ratio_rate5m, sloth_window):
+only the windows they evaluate shrink."""
 
 import re
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.alerts.promtool import load_rules, run
+from tests.alerts.promtool import RULES_FILES, load_rules, run
 from tests.deploy.helpers import require_tool
 from tests.durations import seconds
 from tests.e2e.alertmanager import alertmanager_binary
@@ -16,9 +19,11 @@ from tests.e2e.rules import ROUTING_FILE, TIME_SCALE, scaled_routing, scaled_rul
 WINDOW = re.compile(r"\[(\d+[smhdw]|\d+ms)\]")
 
 
-def test_only_windows_and_for_change_each_divided_by_the_scale() -> None:
-    original = load_rules()
+@pytest.mark.parametrize("path", RULES_FILES, ids=lambda p: p.name)
+def test_only_windows_and_for_change_each_divided_by_the_scale(path: Path) -> None:
+    original = load_rules((path,))
     scaled = scaled_rules(original)
+    assert original["groups"], path
     for group, fast_group in zip(original["groups"], scaled["groups"], strict=True):
         for rule, fast in zip(group["rules"], fast_group["rules"], strict=True):
             assert {k: v for k, v in fast.items() if k not in ("expr", "for")} == {
@@ -34,8 +39,33 @@ def test_only_windows_and_for_change_each_divided_by_the_scale() -> None:
 
 
 def test_promtool_accepts_the_scaled_rules(tmp_path: Path) -> None:
-    result = run("check", "rules", str(write_rules(tmp_path)))
+    paths = write_rules(tmp_path)
+    assert [p.name for p in paths] == [p.name for p in RULES_FILES]
+    result = run("check", "rules", *map(str, paths))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_slo_period_and_windows_scale_like_every_other_window() -> None:
+    """The 30-day period becomes 3 days, the 5-minute window 30 s: the ratios, the budget and
+    the burn-rate alerts keep their proportions on the faster clock."""
+    [slo_rules] = [p for p in RULES_FILES if p.name == "logger-app.slo.rules.yaml"]
+    scaled = scaled_rules(load_rules((slo_rules,)))
+    windows = {
+        rule["labels"]["sloth_window"]: set(WINDOW.findall(rule["expr"]))
+        for group in scaled["groups"]
+        for rule in group["rules"]
+        if rule.get("record", "").startswith("slo:sli_error:")
+    }
+    assert windows == {
+        "5m": {"30s"},
+        "30m": {"3m"},
+        "1h": {"6m"},
+        "2h": {"12m"},
+        "6h": {"36m"},
+        "1d": {"144m"},
+        "3d": {"432m"},
+        "30d": {"3d"},
+    }
 
 
 def test_the_scaled_routing_routes_like_the_real_one_to_a_webhook(tmp_path: Path) -> None:

@@ -1,10 +1,10 @@
 """Every rule's tests fail when the rule is wrong.
 
-Each mutant (tests/alerts/mutations.py) is a valid rules file that differs from the real one in
+Each mutant (tests/alerts/mutations.py) is a valid rules file that differs from the real rules in
 one threshold, window, `for` or expression; `promtool test rules` must reject it. To keep this
-quick, each run holds only the checks about the changed rule (its alert name, or its recorded
-metric and the alerts that read it) and the rules they need; test_focused_suites_pass shows
-that those reduced runs pass on the real rules, so a failure is the mutant's doing.
+quick, each run holds only the checks about the changed rule (its alert, or its recorded metric
+of its SLO) and the rules those checks need; test_focused_suites_pass shows that those reduced
+runs pass on the real rules, so a failure is the mutant's doing.
 """
 
 from pathlib import Path
@@ -13,11 +13,11 @@ import pytest
 import yaml
 
 from tests.alerts.mutations import Mutant, mutants
-from tests.alerts.promtool import load_rules, run, run_focused
+from tests.alerts.promtool import Subject, load_rules, run, run_focused
 
 RULES = load_rules()
 MUTANTS = list(mutants(RULES))
-SUBJECTS = sorted({m.subject for m in MUTANTS})
+SUBJECTS = sorted({m.subject for m in MUTANTS}, key=str)
 
 
 def test_every_rule_has_mutants() -> None:
@@ -25,8 +25,8 @@ def test_every_rule_has_mutants() -> None:
     assert len(rules) == sum(len(group["rules"]) for group in RULES["groups"])
 
 
-@pytest.mark.parametrize("subject", SUBJECTS)
-def test_focused_suites_pass(subject: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("subject", SUBJECTS, ids=str)
+def test_focused_suites_pass(subject: Subject, tmp_path: Path) -> None:
     result = run_focused(RULES, subject, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 

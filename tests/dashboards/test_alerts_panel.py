@@ -1,4 +1,4 @@
-"""The staff panel of active alerts (dashboards/alerts.py): every alert of the rules file in the
+"""The staff panel of active alerts (dashboards/alerts.py): every alert of the rules files in the
 staff's words, scoped like every other query, on the data source both Prometheus and AMP
 provide. Its query runs on real alert state in tests/alerts/test_e2e_alerts.py."""
 
@@ -8,8 +8,9 @@ from typing import Any
 import yaml
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
-from dashboards.alerts import QUERY, RULES_FILE, active_alerts_panel, alert_words
+from dashboards.alerts import QUERY, RULES_FILES, active_alerts_panel, alert_words
 from dashboards.datasources import PROMETHEUS_UID
+from tests.e2e.rules import RULES_FILES as LOADED_RULES_FILES
 
 JARGON = ("promql", "logql", "rate(", "5xx", "http", "p95", "latency", "sqs", "dynamodb")
 
@@ -24,14 +25,17 @@ def _override(panel: dict[str, Any], field: str) -> dict[str, Any]:
     return {p["id"]: p["value"] for p in override["properties"]}
 
 
-def test_every_alert_of_the_rules_file_is_shown_in_its_summary() -> None:
-    rules = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+def test_every_alert_of_the_rules_files_is_shown_in_its_summary() -> None:
+    # The files every Prometheus loads: the symptom alerts and the generated SLO alerts.
+    assert RULES_FILES == LOADED_RULES_FILES
     summaries = {
         r["alert"]: r["annotations"]["summary"]
-        for g in rules["groups"]
+        for path in RULES_FILES
+        for g in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]
         for r in g["rules"]
         if "alert" in r
     }
+    assert {"SignupsFailing", "SignupsErrorBudgetBurn"} <= set(summaries)
     [mapping] = _override(_panel(), "alertname")["mappings"]
     assert mapping["type"] == "value"
     assert {name: option["text"] for name, option in mapping["options"].items()} == summaries

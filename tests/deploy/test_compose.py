@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from tests.e2e.rules import RULES_FILES
+
 from .helpers import REPO, require_tool
 
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -272,15 +274,17 @@ def test_prometheus_accepts_remote_write():
     assert "--web.enable-remote-write-receiver" in _services()["prometheus"]["command"]
 
 
-def test_prometheus_loads_the_repository_rules_file_in_the_container_and_here():
-    """compose/prometheus.yml names the rules file relative to itself: in the container that is
-    the file mounted there, here the repository's, which promtool checks."""
+def test_prometheus_loads_the_repository_rules_files_in_the_container_and_here():
+    """compose/prometheus.yml names the rules files relative to itself: in the container those
+    are the files mounted there, here the repository's, which promtool checks. The same files
+    as AMP's and the e2e Prometheus's (tests/e2e/rules.py)."""
     config_path = "/etc/prometheus/prometheus.yml"
     assert _mounted_file("prometheus", config_path) == REPO / "compose" / "prometheus.yml"
-    [rules] = _load("compose/prometheus.yml")["rule_files"]
-    in_container = posixpath.normpath(posixpath.join(posixpath.dirname(config_path), rules))
-    assert _mounted_file("prometheus", in_container) == REPO / "alerts" / "logger-app.rules.yaml"
-    assert (REPO / "compose" / rules).resolve() == REPO / "alerts" / "logger-app.rules.yaml"
+    rule_files = _load("compose/prometheus.yml")["rule_files"]
+    assert [(REPO / "compose" / rules).resolve() for rules in rule_files] == list(RULES_FILES)
+    for rules in rule_files:
+        in_container = posixpath.normpath(posixpath.join(posixpath.dirname(config_path), rules))
+        assert _mounted_file("prometheus", in_container) == (REPO / "compose" / rules).resolve()
     promtool = require_tool("promtool", "apt-get install prometheus (Debian), see Makefile")
     result = subprocess.run(
         [promtool, "check", "config", str(REPO / "compose" / "prometheus.yml")],
@@ -289,7 +293,8 @@ def test_prometheus_loads_the_repository_rules_file_in_the_container_and_here():
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"logger-app\.rules\.yaml\n\s+SUCCESS: \d+ rules found", result.stdout)
+    for path in RULES_FILES:
+        assert re.search(rf"{re.escape(path.name)}\n\s+SUCCESS: \d+ rules found", result.stdout)
 
 
 def _amtool() -> str:

@@ -1,7 +1,7 @@
 """A Prometheus with the remote-write receiver (AMP's stand-in), and PromQL against it.
 
 Like AMP it evaluates the alert rules and sends alerts to an Alertmanager, when given both: the
-rules file (tests/e2e/rules.py: the repository's on the harness's faster clock) and the
+rules files (tests/e2e/rules.py: the repository's on the harness's faster clock) and the
 Alertmanager's address."""
 
 import shutil
@@ -39,7 +39,7 @@ EVALUATION_INTERVAL = "1s"
 
 class Prometheus:
     def __init__(
-        self, workdir: Path, rules: Path | None = None, alertmanager: str | None = None
+        self, workdir: Path, rules: list[Path] | None = None, alertmanager: str | None = None
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -49,7 +49,7 @@ class Prometheus:
             "global": {"scrape_interval": "1m", "evaluation_interval": EVALUATION_INTERVAL}
         }
         if rules is not None:
-            settings["rule_files"] = [str(rules)]
+            settings["rule_files"] = [str(path) for path in rules]
         if alertmanager is not None:
             settings["alerting"] = {
                 "alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]
