@@ -42,17 +42,35 @@ stop_all() {
 trap 'echo "Stopping (Ctrl-C again to force)" >&2; stop_all' INT TERM
 trap stop_all EXIT
 
-"$BIN/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >/dev/null 2>&1 &
+# The emulator's own output is kept aside and shown only when it fails to start.
+moto_log=$(mktemp)
+"$BIN/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$moto_log" 2>&1 &
 moto_pid=$!
 
+# Ready when moto itself answers (its /moto-api/ page), not whatever else holds the port.
+emulator_up=""
 for _ in $(seq 100); do
-  if "$BIN/python" -c "import urllib.request; urllib.request.urlopen('$AWS_ENDPOINT_URL/moto-api/')" 2>/dev/null; then
+  kill -0 "$moto_pid" 2>/dev/null || break
+  if "$BIN/python" -c "import urllib.request; urllib.request.urlopen('$AWS_ENDPOINT_URL/moto-api/data.json', timeout=1)" 2>/dev/null; then
+    emulator_up=1
     break
   fi
   sleep 0.1
 done
+if [[ -z "$emulator_up" ]]; then
+  cat "$moto_log" >&2
+  echo "The AWS emulator did not start on 127.0.0.1:${MOTO_PORT} (is the port taken? choose another with MOTO_PORT=5001 make run)" >&2
+  rm -f "$moto_log"
+  exit 1
+fi
+rm -f "$moto_log"
 
-echo "AWS emulator on $AWS_ENDPOINT_URL; queue: $("$BIN/logger-app" bootstrap)"
+# Assigned apart from the echo, so that a failed bootstrap stops the script (set -e).
+if ! queue_url=$("$BIN/logger-app" bootstrap); then
+  echo "Creating the tables and queues on the emulator (127.0.0.1:${MOTO_PORT}, MOTO_PORT) failed; stopping" >&2
+  exit 1
+fi
+echo "AWS emulator on $AWS_ENDPOINT_URL; queue: $queue_url"
 echo "API docs: http://127.0.0.1:${PORT}/docs   (Ctrl-C stops the API, the worker and the emulator)"
 echo "Every /v1 call needs an access token from the local issuer (valid 15 minutes):"
 echo "  TOKEN=\$(.venv/bin/logger-app token --scope records:read --scope records:write --scope signups:write)"
