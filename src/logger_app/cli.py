@@ -103,6 +103,17 @@ def run_instrumented(command: list[str], **defaults: str) -> None:
     os.execve(command[0], command, environment)  # noqa: S606 (fixed argv, no shell)
 
 
+def positive_seconds(value: str) -> int:
+    """argparse type for --lifetime: a token that is expired when minted is of no use."""
+    try:
+        seconds = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of seconds: {value!r}") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {seconds}")
+    return seconds
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="logger-app", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -135,12 +146,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     token_parser.add_argument(
         "--issuer-dir",
-        default=os.environ.get("LOGGER_APP_LOCAL_ISSUER_DIR", ".local-issuer"),
         help="the local issuer's key directory (default: LOGGER_APP_LOCAL_ISSUER_DIR, "
-        "else .local-issuer, as make run uses)",
+        "else the .local-issuer of the logger-app checkout holding the current directory or "
+        "this install, as make run uses)",
     )
     token_parser.add_argument(
-        "--lifetime", type=int, default=900, help="seconds until it expires (default: 900)"
+        "--lifetime",
+        type=positive_seconds,
+        default=900,
+        help="seconds until it expires, more than 0 (default: 900)",
     )
 
     args = parser.parse_args(argv)
@@ -153,9 +167,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.command == "token":
         from pathlib import Path
 
+        from logger_app.issuer_dir import IssuerNotFoundError, issuer_dir
         from logger_app.local_issuer import mint
 
-        print(mint(Path(args.issuer_dir), args.scope, lifetime_seconds=args.lifetime))
+        try:
+            directory = issuer_dir(args.issuer_dir, os.environ, Path.cwd(), Path(__file__))
+        except IssuerNotFoundError as error:
+            token_parser.exit(1, f"logger-app token: {error}\n")
+        print(mint(directory, args.scope, lifetime_seconds=args.lifetime))
     else:
         # Imported here: serve and worker exec at once and need neither boto3 nor settings
         # (each checks its region and credentials itself, once started).
