@@ -37,7 +37,17 @@ def test_refuses_a_lifetime_that_is_already_over(
     lifetime: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exited:
-        main(["token", "--scope", "records:read", "--issuer-dir", str(tmp_path), "--lifetime", lifetime])
+        main(
+            [
+                "token",
+                "--scope",
+                "records:read",
+                "--issuer-dir",
+                str(tmp_path),
+                "--lifetime",
+                lifetime,
+            ]
+        )
 
     assert exited.value.code == 2
     assert "must be more than 0 seconds" in capsys.readouterr().err
