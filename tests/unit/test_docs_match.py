@@ -1,5 +1,6 @@
-"""The README says what the code does: every problem type the service answers with, every
-reason code of the audit log, the PHI problems in the OpenAPI document, and the trust model."""
+"""The docs say what the code does: every metric series in docs/telemetry.md; in the README,
+every problem type the service answers with, every reason code of the audit log, the PHI
+problems in the OpenAPI document, and the trust model."""
 
 import re
 from pathlib import Path
@@ -56,3 +57,31 @@ def test_the_readme_states_the_trust_model() -> None:
     assert "reads every patient's records" in model
     assert "`apiClients`" in model  # least privilege: scopes per Cognito app client, in infra/
     assert "every read and every write, allowed or refused" in model
+
+
+def test_every_metric_the_code_records_is_in_the_telemetry_doc() -> None:
+    telemetry = (REPO / "docs" / "telemetry.md").read_text(encoding="utf-8")
+    # Each instrument's name and unit, as metrics.py and the gauges' owners declare them.
+    declared = re.compile(
+        r'(?:create_\w+|observe)\(\s*"(logger_app\.[a-z_.]+)",\s*(?:unit=)?"([^"]*)"'
+    )
+    names = {
+        (name, unit)
+        for path in SOURCE.rglob("*.py")
+        for name, unit in declared.findall(path.read_text())
+    }
+    assert {
+        ("logger_app.worker_events", "{event}"),
+        ("logger_app.outbox.pending", "{event}"),
+    } <= names
+    suffix = {"s": "_seconds"}
+    missing = []
+    for name, unit in sorted(names):
+        exported = name.replace(".", "_") + suffix.get(unit, "")
+        if (
+            f"`{exported}`" not in telemetry
+            and f"`{exported}_total`" not in telemetry
+            and (f"`{exported}_{{bucket,count,sum}}`" not in telemetry)
+        ):
+            missing.append(exported)
+    assert missing == []
