@@ -30,13 +30,8 @@ def _is_project_root(directory: Path) -> bool:
 def project_root(start: Path, package_file: Path) -> Path | None:
     """The logger-app checkout holding `start`, else the one this package is installed from
     (an editable install, as `make run` makes), else None."""
-    for directory in (start, *start.parents):
-        if _is_project_root(directory):
-            return directory
-    for directory in package_file.resolve().parents:
-        if _is_project_root(directory):
-            return directory
-    return None
+    candidates = (start, *start.parents, *package_file.resolve().parents)
+    return next((directory for directory in candidates if _is_project_root(directory)), None)
 
 
 def issuer_dir(
