@@ -58,6 +58,8 @@ ACTIONS = {
 }
 # The span attribute carrying the caller: the only part of a token that leaves this module.
 CLIENT_ID_ATTRIBUTE = "logger_app.client_id"
+# Set (true) on the spans of synthetic requests, `logger-app verify`'s, which count as no patient.
+SYNTHETIC_ATTRIBUTE = "logger_app.synthetic"
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class Caller:
 
     client_id: str
     scopes: frozenset[str]
+    synthetic: bool = False
 
 
 class KeysUnavailable(Exception):
@@ -245,7 +248,12 @@ class Authenticator:
         self.issuer, self.keys = issuer_keys(settings)
         local = settings.local_issuer_dir is not None
         self._client_ids = (
-            frozenset({local_issuer.CLIENT_ID}) if local else settings.auth_client_ids
+            frozenset({local_issuer.CLIENT_ID, local_issuer.SYNTHETIC_CLIENT_ID})
+            if local
+            else settings.auth_client_ids
+        )
+        self.synthetic_client_ids = settings.synthetic_client_ids | (
+            {local_issuer.SYNTHETIC_CLIENT_ID} if local else set()
         )
         self._audience = None if local else settings.auth_audience
         self._scope_prefix = "" if local else settings.auth_scope_prefix
@@ -362,7 +370,11 @@ class Requires:
             raise _MISSING
         client_id, scopes = await authenticator.authenticate(credentials.credentials)
         audit.entry(request).client_id = client_id
-        trace.get_current_span().set_attribute(CLIENT_ID_ATTRIBUTE, client_id)
+        span = trace.get_current_span()
+        span.set_attribute(CLIENT_ID_ATTRIBUTE, client_id)
+        synthetic = client_id in authenticator.synthetic_client_ids
+        if synthetic:
+            span.set_attribute(SYNTHETIC_ATTRIBUTE, True)
         if self.scope not in scopes:
             raise Problem(
                 403,
@@ -375,7 +387,7 @@ class Requires:
                 },
                 extra={"scope": self.scope},
             )
-        return Caller(client_id, scopes)
+        return Caller(client_id, scopes, synthetic)
 
 
 def requires(scope: str) -> Requires:

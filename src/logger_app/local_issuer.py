@@ -23,6 +23,8 @@ from jwt.algorithms import RSAAlgorithm
 
 ISSUER = "urn:logger-app:local-issuer"
 CLIENT_ID = "logger-app-local"
+# The client `logger-app verify` uses against `make run` and compose: its traffic is synthetic.
+SYNTHETIC_CLIENT_ID = "logger-app-verify"
 ALGORITHM = "RS256"
 DEFAULT_LIFETIME_SECONDS = 900
 _PRIVATE_KEY = "private-key.pem"

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         default=frozenset(), description="Comma-separated client ids whose tokens are accepted."
     )
     auth_audience: str | None = Field(default=None, description="The `aud` tokens must carry.")
+    # `logger-app verify`'s client: its requests are synthetic, never counted as a patient's.
+    synthetic_client_ids: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(),
+        description="Comma-separated client ids whose requests are synthetic (logger-app verify).",
+    )
     # Cognito names a resource server's scopes <identifier>/<scope> (logger-app/records:read):
     # with a prefix set, only scopes carrying it count, and without it.
     auth_scope_prefix: str = Field(default="", description="e.g. logger-app/ on Cognito.")
@@ -93,7 +98,7 @@ class Settings(BaseSettings):
     # Local development only (`make run`): trust the key pair in this directory as the issuer.
     local_issuer_dir: Path | None = None
 
-    @field_validator("auth_client_ids", mode="before")
+    @field_validator("auth_client_ids", "synthetic_client_ids", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
