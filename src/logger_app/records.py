@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from logger_app import audit, idempotency, metrics, transactions
-from logger_app.aws import AwsClients, AwsUnavailableError
+from logger_app.aws import AwsClients
 from logger_app.clock import utc_now
 from logger_app.events import Event
 from logger_app.outbox import Outbox
@@ -173,8 +173,16 @@ class RecordService:
                 f"Interaction {request.id} belongs to another patient; a record keeps the "
                 "patient of its interaction's first record.",
             )
-        # The only other condition: a new id and timestamp. On a clash, a retry gets a new one.
-        raise AwsUnavailableError("DynamoDB") from cancelled.error
+        # The only other condition: a new id and timestamp. A clash is the caller's to resolve
+        # (a retry gets a new timestamp), not an outage: never AwsUnavailableError.
+        logger.info("record id and timestamp taken", extra={"event": "record.id_taken"})
+        raise Problem(
+            409,
+            "record-id-taken",
+            "Record id and timestamp taken",
+            f"A record with id {request.id} and this timestamp is already stored; send it again "
+            "to get a new timestamp.",
+        )
 
     async def newest(self, record_id: uuid.UUID) -> Record:
         response = await self._clients.call(
