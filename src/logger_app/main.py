@@ -19,6 +19,7 @@ from logger_app.auth import Authenticator, audited_routes, configuration_errors
 from logger_app.aws import require_region_and_credentials
 from logger_app.body_limit import BodySizeLimit
 from logger_app.clock import utc_now
+from logger_app.docs_ui import install_docs
 from logger_app.logs import configure_logging
 from logger_app.problems import install_problem_handlers
 from logger_app.request_log import RequestLog
@@ -65,7 +66,11 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], str] = u
         version="1.0.0",
         summary="Patient sign-ups and patient-doctor interaction records.",
         lifespan=lifespan,
+        # Served by install_docs, from the app's own files rather than a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.authenticator = Authenticator(settings)
     install_problem_handlers(app, settings)
     app.include_router(signups.router)
