@@ -56,6 +56,10 @@ EVENT_WORDS: dict[str, str] = {
     "signup.duplicate": "Someone tried to sign up with an email that is already registered",
     "signup.replayed": "A sign-up arrived twice; it was saved once",
     "record.not_found": "Someone looked for a record that does not exist",
+    "record.id_taken": (
+        "A call, message or note arrived at the same moment as another of the same "
+        "conversation; it was not saved, and the sender was asked to send it again"
+    ),
     "event.publish_failed": "A saved update could not be passed on to other systems",
     "dependency.unavailable": (
         "The system could not reach its storage; the person was asked to retry"
@@ -222,6 +226,16 @@ def _interactions() -> list[Item]:
             ),
             unit=CALLS,
             colours=informative(),
+        ),
+        stat_panel(
+            "Calls, messages or notes that clashed with another today",
+            "Times, since midnight, a call, message or note arrived at the same moment as "
+            "another of the same conversation. It was not saved, and the sender was asked to "
+            "send it again; nothing was lost. Not a fault: a few are normal.",
+            prom_query(promql.counted(RECORDS, 'outcome="clash"')),
+            unit=ATTEMPTS,
+            colours=informative(),
+            time_from=TODAY,
         ),
         *[
             stat_panel(

@@ -6,7 +6,7 @@ FastAPI instrumentation is applied in ``create_app``.
 """
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio
@@ -18,6 +18,8 @@ from logger_app.audit import AuditLog
 from logger_app.auth import Authenticator, audited_routes, configuration_errors
 from logger_app.aws import require_region_and_credentials
 from logger_app.body_limit import BodySizeLimit
+from logger_app.clock import utc_now
+from logger_app.docs_ui import install_docs
 from logger_app.logs import configure_logging
 from logger_app.problems import install_problem_handlers
 from logger_app.request_log import RequestLog
@@ -30,7 +32,9 @@ from logger_app.tracing import NO_HEADERS, redact_query_string
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Callable[[], str] = utc_now) -> FastAPI:
+    """``clock`` gives the records' timestamps: the server's time, unless a test gives its own
+    (two records at one id and timestamp, a clash, cannot be made to happen otherwise)."""
     settings = settings or get_settings()
     if errors := configuration_errors(settings):
         raise SystemExit("\n  ".join(["logger-app: invalid configuration:", *errors]))
@@ -39,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics.start_counting_requests()
-        services = Services.create(settings)
+        services = Services.create(settings, clock)
         # The dashboards mark deploys and restarts with this line.
         logger.info("service started", extra={"event": "service.started"})
         app.state.services = services
@@ -62,7 +66,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         summary="Patient sign-ups and patient-doctor interaction records.",
         lifespan=lifespan,
+        # Served by install_docs, from the app's own files rather than a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.authenticator = Authenticator(settings)
     install_problem_handlers(app, settings)
     app.include_router(signups.router)

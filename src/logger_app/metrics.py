@@ -18,7 +18,7 @@ _meter = metrics.get_meter("logger_app")
 
 SIGNUP_OUTCOMES = ("created", "duplicate", "replayed", "rejected", "failed")
 RECORD_KINDS = ("call_started", "call_ended", "message", "note")
-RECORD_OUTCOMES = ("created", "replayed", "rejected", "failed")
+RECORD_OUTCOMES = ("created", "replayed", "rejected", "clash", "failed")
 LOOKUP_OUTCOMES = ("found", "not_found")
 EVENT_TYPES = ("patient.signed_up", "record.created")
 # What the worker counts a message under whose event type is none of those: it can only fail.
@@ -36,7 +36,8 @@ records = _meter.create_counter(
     "logger_app.records",
     unit="{record}",
     description="Interaction records written, by kind and outcome (created, replayed, "
-    "rejected: the patient unknown, another patient's interaction or a reused key; failed).",
+    "rejected: the patient unknown, another patient's interaction or a reused key; clash: a "
+    "record already stored at that id and timestamp; failed).",
 )
 record_lookups = _meter.create_counter(
     "logger_app.record_lookups",

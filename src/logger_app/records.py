@@ -9,11 +9,12 @@ item and, for each later item, only if its patient is the same).
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from logger_app import audit, idempotency, metrics, transactions
-from logger_app.aws import AwsClients, AwsUnavailableError
+from logger_app.aws import AwsClients
 from logger_app.clock import utc_now
 from logger_app.events import Event
 from logger_app.outbox import Outbox
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# The record outcome of each answer that is not a success: a clash is told apart from the
+# other refusals, for staff; anything else under 500 is "rejected", the rest "failed".
+_PROBLEM_OUTCOMES = {"record-id-taken": "clash"}
 # The transaction's items, by position (the cancellation reasons are read by position).
 _RECORD, _INTERACTION, _PATIENT, _OUTBOX, _KEY = range(5)
 
@@ -44,12 +48,15 @@ class RecordService:
         patients_table: str,
         outbox: Outbox,
         publisher: EventPublisher,
+        clock: Callable[[], str] = utc_now,
     ) -> None:
+        """``clock`` gives each new record's timestamp (the server's time; a test's own)."""
         self._clients = clients
         self._table = table
         self._patients_table = patients_table
         self._outbox = outbox
         self._publisher = publisher
+        self._clock = clock
 
     async def create(self, request: RecordRequest, client_id: str, key: str | None) -> RecordResult:
         """Every record write is counted here, once, by how it ended."""
@@ -59,7 +66,8 @@ class RecordService:
             outcome = "replayed" if result.replayed else "created"
             return result
         except Problem as problem:
-            outcome = "rejected" if problem.status < 500 else outcome
+            if problem.status < 500:
+                outcome = _PROBLEM_OUTCOMES.get(problem.slug, "rejected")
             raise
         finally:
             metrics.records.add(1, {"kind": request.kind.value, "outcome": outcome})
@@ -70,7 +78,7 @@ class RecordService:
         request_id = str(uuid.uuid4())
         record = Record(
             id=request.id or uuid.uuid4(),
-            timestamp=utc_now(),
+            timestamp=self._clock(),
             patient_id=request.patient_id,
             doctor_id=request.doctor_id,
             kind=request.kind,
@@ -173,8 +181,16 @@ class RecordService:
                 f"Interaction {request.id} belongs to another patient; a record keeps the "
                 "patient of its interaction's first record.",
             )
-        # The only other condition: a new id and timestamp. On a clash, a retry gets a new one.
-        raise AwsUnavailableError("DynamoDB") from cancelled.error
+        # The only other condition: a new id and timestamp. A clash is the caller's to resolve
+        # (a retry gets a new timestamp), not an outage: never AwsUnavailableError.
+        logger.info("record id and timestamp taken", extra={"event": "record.id_taken"})
+        raise Problem(
+            409,
+            "record-id-taken",
+            "Record id and timestamp taken",
+            f"A record with id {request.id} and this timestamp is already stored; send it again "
+            "to get a new timestamp.",
+        )
 
     async def newest(self, record_id: uuid.UUID) -> Record:
         response = await self._clients.call(

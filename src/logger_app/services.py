@@ -1,10 +1,12 @@
 """What the routes need, built once per process in the app's lifespan."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Request
 
 from logger_app.aws import AwsClients, create_clients
+from logger_app.clock import utc_now
 from logger_app.outbox import Outbox
 from logger_app.publisher import EventPublisher
 from logger_app.records import RecordService
@@ -22,7 +24,8 @@ class Services:
     records: RecordService
 
     @classmethod
-    def create(cls, settings: Settings) -> "Services":
+    def create(cls, settings: Settings, clock: Callable[[], str] = utc_now) -> "Services":
+        """``clock``: the records' timestamps (the server's time, unless a test gives its own)."""
         clients = create_clients(settings)
         background = clients.for_background()
         outbox = Outbox(background, settings.outbox_table)
@@ -34,7 +37,12 @@ class Services:
             outbox=outbox,
             signups=SignupService(clients, settings.patients_table, outbox, publisher),
             records=RecordService(
-                clients, settings.records_table, settings.patients_table, outbox, publisher
+                clients,
+                settings.records_table,
+                settings.patients_table,
+                outbox,
+                publisher,
+                clock,
             ),
         )
 

@@ -2,6 +2,7 @@
 what its reader needs: a description, a unit, and data sources the provisioning defines."""
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 
 from dashboards.datasources import LOKI_UID, PROMETHEUS_UID
 from dashboards.panels import NO_DATA
-from dashboards.render import DASHBOARDS, OUTPUT, rendered
+from dashboards.render import DASHBOARDS, OUTPUT, REPO, rendered
 from tests.dashboards.queries import panels, targets
 
 COMMITTED = sorted(OUTPUT.glob("*.json"))
@@ -104,3 +105,35 @@ def test_red_limits_are_drawn_on_charts(path: Path) -> None:
         colours = [s["color"] for s in defaults.get("thresholds", {}).get("steps", [])]
         if panel["type"] == "timeseries" and "red" in colours:
             assert defaults["custom"]["thresholdsStyle"]["mode"] == "line", panel["title"]
+
+
+def _panel(board: dict[str, Any], title: str) -> dict[str, Any]:
+    [panel] = [p for p in panels(board) if p["title"] == title]
+    return panel
+
+
+def test_staff_see_a_record_clash_as_a_clash_not_as_an_outage() -> None:
+    """A record whose id and timestamp are taken (409 record-id-taken, logged as
+    record.id_taken, counted as outcome="clash") is its own line and its own box, never the
+    storage outage's words nor a red failure box."""
+    board = _load(OUTPUT / "patients-live.json")
+    [live] = [t["expr"] for t in _panel(board, "Latest activity")["targets"]]
+    assert "record[.]id_taken" in live.split("| line_format")[0]
+    words = dict(re.findall(r'eq \.event "([^"]+)" \}\}([^{]*)', live))
+    clash = words["record.id_taken"]
+    assert "not saved" in clash, clash
+    assert "send it again" in clash, clash
+    assert "storage" not in clash, clash
+    assert "went wrong" not in clash, clash
+    records_source = (REPO / "src" / "logger_app" / "records.py").read_text(encoding="utf-8")
+    assert '"event": "record.id_taken"' in records_source  # the line the words are for
+
+    box = _panel(board, "Calls, messages or notes that clashed with another today")
+    [count] = [t["expr"] for t in box["targets"]]
+    assert 'outcome="clash"' in count
+    colours = {s["color"] for s in box["fieldConfig"]["defaults"]["thresholds"]["steps"]}
+    assert "red" not in colours
+    failed = _panel(board, "Calls, messages or notes that could not be saved")
+    [failures] = [t["expr"] for t in failed["targets"]]
+    assert 'outcome="failed"' in failures
+    assert "clash" not in failures

@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from logger_app.bootstrap import bootstrap
+from logger_app.clock import utc_now
 from logger_app.logs import ServiceJsonFormatter
 from logger_app.main import create_app
 from logger_app.settings import Settings
@@ -104,11 +105,11 @@ def make_client(aws: str) -> Iterator[AppFactory]:
     """Start the app with settings overrides; every client is closed (lifespan ends) at teardown.
 
     The app trusts the tests' local issuer, and each client sends a token with every scope
-    (a request's own Authorization header replaces it)."""
+    (a request's own Authorization header replaces it). ``clock``: the records' timestamps."""
     clients: list[TestClient] = []
 
-    def make(**overrides: Any) -> TestClient:
-        app = create_app(Settings(**{"local_issuer_dir": ISSUER_DIR, **overrides}))
+    def make(clock: Callable[[], str] = utc_now, **overrides: Any) -> TestClient:
+        app = create_app(Settings(**{"local_issuer_dir": ISSUER_DIR, **overrides}), clock=clock)
         client = TestClient(app, raise_server_exceptions=False, headers=auth_headers())
         client.__enter__()
         clients.append(client)

@@ -252,3 +252,59 @@ def test_an_idempotency_key_reused_for_another_record_or_a_sign_up_is_409(
         assert response.status_code == 409
         assert response.json()["type"] == "urn:logger-app:problem:idempotency-key-reused"
     assert len(records_stored()) == 1
+
+
+def test_a_record_at_an_id_and_timestamp_already_stored_is_a_409_clash_not_an_outage(
+    make_client: Any,
+    patient: str,
+    counters: Counters,
+    logs: Logs,
+    queue: Callable[[], list[dict[str, Any]]],
+) -> None:
+    """Two records of one interaction in one tick of the server's clock: the second clashes.
+    The app's clock is fixed, so every record it writes has this timestamp."""
+    timestamp = "2026-03-04T05:06:07.080910Z"
+    client = make_client(clock=lambda: timestamp)
+    started = client.post("/v1/records", json=record(patient, details="Called about results"))
+    assert started.status_code == 201
+    interaction = started.json()["id"]
+    settle(client)
+    queue()  # the first record's event
+    stored = records_stored()
+    before = {
+        outcome: counters.value("logger_app.records", kind="call_ended", outcome=outcome)
+        for outcome in ("clash", "rejected", "failed", "created")
+    }
+
+    clashes = [
+        client.post("/v1/records", json=record(patient, id=interaction, kind="call_ended"))
+        for _ in range(2)
+    ]
+    settle(client)
+
+    for response in clashes:
+        assert response.status_code == 409
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "retry-after" not in response.headers
+        problem = response.json()
+        assert problem["type"] == "urn:logger-app:problem:record-id-taken"
+        assert problem["status"] == 409
+        assert interaction in problem["detail"]
+        assert patient not in problem["detail"]
+    assert records_stored() == stored  # the first record, its audit included, untouched
+    assert client.get(f"/v1/records/{interaction}/{timestamp}").json() == started.json()
+    assert queue() == []
+    assert pending_events() == []
+    lines = logs()
+    assert [line for line in lines if line["event"] == "dependency.unavailable"] == []
+    assert [line["event"] for line in lines].count("record.id_taken") == 2
+    audited = [line for line in lines if line.get("action") == "record.create"]
+    assert [(line["outcome"], line.get("reason")) for line in audited] == [
+        ("success", None),
+        *[("conflict", "record-id-taken")] * 2,
+    ]
+    after = {
+        outcome: counters.value("logger_app.records", kind="call_ended", outcome=outcome)
+        for outcome in before
+    }
+    assert after == {**before, "clash": before["clash"] + 2}

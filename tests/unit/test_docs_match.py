@@ -43,6 +43,7 @@ def test_the_openapi_document_names_the_write_refusals(tmp_path: Path) -> None:
         "urn:logger-app:problem:interaction-of-another-patient" in responses["409"]["description"]
     )
     assert "urn:logger-app:problem:idempotency-key-reused" in responses["409"]["description"]
+    assert "urn:logger-app:problem:record-id-taken" in responses["409"]["description"]
     assert "Idempotent-Replayed" in responses["201"]["headers"]
     parameters = document["paths"]["/v1/records"]["post"]["parameters"]
     assert [p["name"] for p in parameters] == ["idempotency-key"]

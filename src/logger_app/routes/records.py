@@ -38,7 +38,11 @@ READ_PROBLEMS = {**V1_PROBLEMS, 404: ["record-not-found"]}
             503,
             types={
                 **V1_PROBLEMS,
-                409: ["interaction-of-another-patient", "idempotency-key-reused"],
+                409: [
+                    "interaction-of-another-patient",
+                    "record-id-taken",
+                    "idempotency-key-reused",
+                ],
                 422: ["validation-error", "patient-not-found"],
             },
         ),
