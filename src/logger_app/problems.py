@@ -172,7 +172,8 @@ def _unsupported_media_type(content_type: str | None) -> Problem:
 
 
 def _unreadable_body(exc: HTTPException) -> Problem | None:
-    """The problem of a body FastAPI could not read as JSON (its 400), when the cause is known."""
+    """The problem of a body FastAPI could not read as JSON (its 400): malformed JSON when the
+    cause says so, else a bad request saying what to send."""
     cause = exc.__cause__
     if isinstance(cause, UnicodeDecodeError):
         # RFC 8259: JSON between systems is UTF-8 (json.loads also takes UTF-16 and UTF-32).
@@ -203,7 +204,7 @@ def _internal_error() -> Problem:
     )
 
 
-_HTTP_TITLES = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
+_HTTP_TITLES = {404: "Not found", 405: "Method not allowed"}
 
 
 def install_problem_handlers(app: FastAPI, settings: Settings) -> None:
