@@ -49,6 +49,7 @@ _OUTCOMES = {
     404: "not_found",
     409: "conflict",
     413: "invalid",
+    415: "invalid",
     422: "invalid",
 }
 _ENTRY = "logger_app.audit"  # where a request's Entry lives in its ASGI scope

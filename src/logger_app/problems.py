@@ -12,10 +12,12 @@ from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
 from logger_app.aws import AwsPermanentError, AwsUnavailableError, error_code
+from logger_app.schemas import PATTERN_WORDS
 from logger_app.settings import Settings
 from logger_app.tracing import current_trace_id
 
 MEDIA_TYPE = "application/problem+json"
+JSON = "application/json"
 _TYPE_PREFIX = "urn:logger-app:problem:"
 # Where the problem a request was answered with is kept in its ASGI scope (the audit log reads
 # its reason).
@@ -101,20 +103,96 @@ def body_too_large(limit: int) -> Problem:
     )
 
 
-def _validation_problem(error: RequestValidationError) -> Problem:
+def _validation_problem(error: RequestValidationError, content_type: str | None) -> Problem:
+    items = error.errors()
+    for item in items:
+        if item["type"] == "json_invalid":
+            return _malformed_json(item, error.body)
+        # FastAPI hands the route the raw bytes when the content type is not JSON.
+        if tuple(item["loc"]) == ("body",) and isinstance(item.get("input"), bytes):
+            return _unsupported_media_type(content_type)
     # Echo where and why, never the rejected input: it may be personal data.
     errors = [
-        {"field": ".".join(str(part) for part in item["loc"]), "message": item["msg"]}
-        for item in error.errors()
+        {"field": ".".join(str(part) for part in item["loc"]), "message": _message(item)}
+        for item in items
     ]
-    fields = ", ".join(item["field"] for item in errors)
+    reasons = "; ".join(f"{item['field']}: {item['message']}" for item in errors)
     return Problem(
         422,
         "validation-error",
         "Invalid request",
-        f"Some fields are missing or invalid: {fields}.",
+        f"Some fields are missing or invalid: {reasons}.",
         extra={"errors": errors},
     )
+
+
+def _message(item: Mapping[str, Any]) -> str:
+    """Pydantic's message, but a pattern said in words and a missing body called one."""
+    if item["type"] == "string_pattern_mismatch":
+        words = PATTERN_WORDS.get(item.get("ctx", {}).get("pattern", ""))
+        if words:
+            return f"must be {words}"
+    if item["type"] == "missing" and tuple(item["loc"]) == ("body",):
+        return "the request has no body: send a JSON object"
+    return str(item["msg"])
+
+
+def _malformed_json(item: Mapping[str, Any], document: Any) -> Problem:
+    position = int(item["loc"][-1])
+    why = str(item.get("ctx", {}).get("error", "malformed"))
+    # The line and column are counted as json.JSONDecodeError counts them.
+    text = document if isinstance(document, str) else ""
+    line = text.count("\n", 0, position) + 1
+    column = position - text.rfind("\n", 0, position)
+    return malformed_json(
+        f"{why[:1].lower()}{why[1:]} at line {line}, column {column} (character {position})",
+        extra={"line": line, "column": column, "position": position},
+    )
+
+
+def malformed_json(why: str, extra: Mapping[str, Any] | None = None) -> Problem:
+    return Problem(
+        422,
+        "malformed-json",
+        "Malformed JSON body",
+        f"The body is not valid JSON: {why}.",
+        extra=extra,
+    )
+
+
+def _unsupported_media_type(content_type: str | None) -> Problem:
+    sent = f"was {content_type[:100]}" if content_type else "had none"
+    return Problem(
+        415,
+        "unsupported-media-type",
+        "Unsupported media type",
+        f"The body must be JSON, sent with Content-Type: {JSON}; this request's content type "
+        f"{sent}.",
+    )
+
+
+def _unreadable_body(exc: HTTPException) -> Problem | None:
+    """The problem of a body FastAPI could not read as JSON (its 400): malformed JSON when the
+    cause says so, else a bad request saying what to send."""
+    cause = exc.__cause__
+    if isinstance(cause, UnicodeDecodeError):
+        # RFC 8259: JSON between systems is UTF-8 (json.loads also takes UTF-16 and UTF-32).
+        return malformed_json(
+            f"it must be UTF-8 text, and the byte at position {cause.start} is not "
+            f"valid {cause.encoding}",
+            extra={"position": cause.start},
+        )
+    if isinstance(cause, RecursionError):
+        return malformed_json("its arrays or objects are nested too deeply to be read")
+    if exc.status_code == 400:
+        return Problem(
+            400,
+            "bad-request",
+            "Bad request",
+            f"The request body could not be read; send a JSON object with Content-Type: {JSON}.",
+            headers=exc.headers,
+        )
+    return None
 
 
 def _internal_error() -> Problem:
@@ -126,7 +204,7 @@ def _internal_error() -> Problem:
     )
 
 
-_HTTP_TITLES = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
+_HTTP_TITLES = {404: "Not found", 405: "Method not allowed"}
 
 
 def install_problem_handlers(app: FastAPI, settings: Settings) -> None:
@@ -136,10 +214,13 @@ def install_problem_handlers(app: FastAPI, settings: Settings) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return answer(request.scope, _validation_problem(exc))
+        content_type = request.headers.get("content-type")
+        return answer(request.scope, _validation_problem(exc, content_type))
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
+        if unreadable := _unreadable_body(exc):
+            return answer(request.scope, unreadable)
         title = _HTTP_TITLES.get(exc.status_code, "HTTP error")
         slug = title.lower().replace(" ", "-")
         return answer(

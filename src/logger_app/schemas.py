@@ -9,6 +9,18 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, Str
 
 MAX_DETAILS_BYTES = 4096
 
+TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$"
+TIMESTAMP_EXAMPLE = "2026-12-02T10:00:00.000000Z"
+TIMESTAMP_FORMAT = (
+    f"a UTC timestamp with 6 decimal places and a trailing Z, e.g. {TIMESTAMP_EXAMPLE}"
+)
+DOCTOR_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+# What a refused value must look like, said in words rather than as its regular expression.
+PATTERN_WORDS = {
+    TIMESTAMP_PATTERN: TIMESTAMP_FORMAT,
+    DOCTOR_ID_PATTERN: "1 to 64 characters, each a letter, a digit or one of . _ : -",
+}
+
 
 class RecordKind(StrEnum):
     call_started = "call_started"
@@ -46,7 +58,7 @@ Email = Annotated[
     ),
 ]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-DoctorId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+DoctorId = Annotated[str, StringConstraints(pattern=DOCTOR_ID_PATTERN)]
 Details = Annotated[str, AfterValidator(_fits_details_limit)]
 
 
@@ -78,7 +90,10 @@ class RecordRequest(BaseModel):
 
 class Record(BaseModel):
     id: UUID
-    timestamp: str = Field(description="RFC 3339, UTC, microseconds; the record's sort key.")
+    timestamp: str = Field(
+        description=f"RFC 3339, UTC, 6 decimal places, trailing Z (e.g. {TIMESTAMP_EXAMPLE}); "
+        "the record's sort key."
+    )
     patient_id: UUID
     doctor_id: str
     kind: RecordKind

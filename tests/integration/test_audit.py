@@ -39,7 +39,7 @@ def test_every_outcome_of_a_phi_endpoint_is_audited_once_with_its_reason(
         ("POST", "/v1/signups", {"json": PATIENT}, 409),
         ("POST", "/v1/records", {"content": b"x" * 2000, "headers": json_body}, 413),
         ("POST", "/v1/records", {"content": chunks(), "headers": json_body}, 413),
-        ("POST", "/v1/signups", {"content": b'{"email": "\xff"}', "headers": json_body}, 400),
+        ("POST", "/v1/signups", {"content": b'{"email": "\xff"}', "headers": json_body}, 422),
         ("POST", "/v1/records", {"json": {**record, "kind": "visit"}}, 422),
         ("GET", "/v1/records/not-a-uuid", {}, 422),
         ("GET", f"/v1/records/{record_id}", {"headers": {"Authorization": ""}}, 401),
@@ -78,7 +78,7 @@ def test_every_outcome_of_a_phi_endpoint_is_audited_once_with_its_reason(
         # Refused before the token was looked at: the body was over the limit.
         {"action": "record.create", "outcome": "invalid", "reason": "body-too-large"},
         {"action": "record.create", "outcome": "invalid", "reason": "body-too-large"},
-        {"action": "patient.sign_up", "outcome": "invalid", "reason": "bad-request"},
+        {"action": "patient.sign_up", "outcome": "invalid", "reason": "malformed-json"},
         {
             "action": "record.create",
             "outcome": "invalid",

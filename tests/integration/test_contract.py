@@ -1,5 +1,8 @@
 """Generated requests from the app's own OpenAPI document: no 5xx, every answer as documented."""
 
+import subprocess
+from pathlib import Path
+
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -12,7 +15,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.support import auth_headers
+from tests.support import BIN, REPO, app_process, auth_headers, token
 
 EXAMPLES_PER_OPERATION = 60  # about 400 cases over the API's operations
 # Not "positive data acceptance": a schema-valid request may still be refused for business
@@ -55,3 +58,34 @@ def test_api_conforms_to_its_openapi_document(client: TestClient) -> None:
     # The token was accepted: the generated requests reached the handlers.
     assert {200, 201} <= statuses, statuses
     assert 401 not in statuses
+
+
+def test_every_schemathesis_check_passes_against_the_served_app(aws: str, tmp_path: Path) -> None:
+    # The CLI's `--checks all` over every phase (examples, coverage, fuzzing, stateful) against
+    # `logger-app serve`: its coverage phase sends what the in-process test above does not
+    # (bodies that are not UTF-8, other content types), and each answer must be documented.
+    with app_process({"OTEL_SDK_DISABLED": "true"}, stdout=subprocess.DEVNULL) as (_, url):
+        run = subprocess.run(
+            [
+                str(BIN / "schemathesis"),
+                "--config-file",
+                str(REPO / "schemathesis.toml"),  # the one expectation it relaxes is explained
+                "run",
+                f"{url}/openapi.json",
+                "--checks",
+                "all",
+                "--header",
+                f"Authorization: Bearer {token()}",
+                "--max-examples",
+                str(EXAMPLES_PER_OPERATION),
+                "--generation-deterministic",  # and so no example database
+                "--suppress-health-check",
+                "all",
+                "--no-color",
+            ],
+            cwd=tmp_path,  # its cache of failures, kept out of the checkout
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]

@@ -1,6 +1,6 @@
 """The docs say what the code does: every metric series in docs/telemetry.md; in the README,
 every problem type the service answers with, every reason code of the audit log, the PHI
-problems in the OpenAPI document, and the trust model."""
+problems in the OpenAPI document (and the timestamp format), and the trust model."""
 
 import re
 from pathlib import Path
@@ -49,6 +49,14 @@ def test_the_openapi_document_names_the_write_refusals(tmp_path: Path) -> None:
     assert [p["name"] for p in parameters] == ["idempotency-key"]
     signups = document["paths"]["/v1/signups"]["post"]["responses"]
     assert "urn:logger-app:problem:email-already-registered" in signups["409"]["description"]
+    # A body that is not JSON, or not sent as JSON, is refused with a type of its own.
+    for write in (responses, signups):
+        assert "urn:logger-app:problem:bad-request" in write["400"]["description"]
+        assert "urn:logger-app:problem:unsupported-media-type" in write["415"]["description"]
+        assert "urn:logger-app:problem:malformed-json" in write["422"]["description"]
+        assert "urn:logger-app:problem:validation-error" in write["422"]["description"]
+    timestamp = document["paths"]["/v1/records/{id}/{timestamp}"]["get"]["parameters"][1]
+    assert "2026-12-02T10:00:00.000000Z" in timestamp["description"]
 
 
 def test_the_readme_states_the_trust_model() -> None:

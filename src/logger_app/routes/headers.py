@@ -29,6 +29,15 @@ V1_PROBLEMS = {
     422: ["validation-error"],
     503: ["dependency-unavailable", "issuer-unavailable"],
 }
+# The routes that read a JSON body also refuse one that is not JSON: not UTF-8 or malformed
+# (422), sent as another content type (415), or unreadable otherwise (400).
+BODY_PROBLEMS = {
+    **V1_PROBLEMS,
+    400: ["bad-request"],
+    415: ["unsupported-media-type"],
+    422: [*V1_PROBLEMS[422], "malformed-json"],
+}
+BODY_STATUSES = (400, 401, 403, 413, 415, 422, 503)
 
 
 def replayed_response(status: int) -> dict[int | str, dict[str, Any]]:

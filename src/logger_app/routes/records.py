@@ -6,8 +6,15 @@ from fastapi import APIRouter, Depends, Path, Request, Response, status
 from logger_app.audit import entry
 from logger_app.auth import Caller, requires
 from logger_app.problems import problem_responses
-from logger_app.routes.headers import REPLAYED, V1_PROBLEMS, IdempotencyKey, replayed_response
-from logger_app.schemas import Record, RecordRequest
+from logger_app.routes.headers import (
+    BODY_PROBLEMS,
+    BODY_STATUSES,
+    REPLAYED,
+    V1_PROBLEMS,
+    IdempotencyKey,
+    replayed_response,
+)
+from logger_app.schemas import TIMESTAMP_FORMAT, TIMESTAMP_PATTERN, Record, RecordRequest
 from logger_app.services import Services, get_services
 
 router = APIRouter(prefix="/v1/records", tags=["records"])
@@ -15,8 +22,8 @@ router = APIRouter(prefix="/v1/records", tags=["records"])
 Timestamp = Annotated[
     str,
     Path(
-        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$",
-        description="The record's timestamp as returned on creation.",
+        pattern=TIMESTAMP_PATTERN,
+        description=f"The record's timestamp as returned on creation: {TIMESTAMP_FORMAT}.",
     ),
 ]
 Writer = Annotated[Caller, Depends(requires("records:write"))]
@@ -30,20 +37,16 @@ READ_PROBLEMS = {**V1_PROBLEMS, 404: ["record-not-found"]}
     responses={
         **replayed_response(status.HTTP_201_CREATED),
         **problem_responses(
-            401,
-            403,
+            *BODY_STATUSES,
             409,
-            413,
-            422,
-            503,
             types={
-                **V1_PROBLEMS,
+                **BODY_PROBLEMS,
                 409: [
                     "interaction-of-another-patient",
                     "record-id-taken",
                     "idempotency-key-reused",
                 ],
-                422: ["validation-error", "patient-not-found"],
+                422: [*BODY_PROBLEMS[422], "patient-not-found"],
             },
         ),
     },

@@ -5,7 +5,13 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from logger_app.audit import entry
 from logger_app.auth import Caller, requires
 from logger_app.problems import problem_responses
-from logger_app.routes.headers import REPLAYED, V1_PROBLEMS, IdempotencyKey, replayed_response
+from logger_app.routes.headers import (
+    BODY_PROBLEMS,
+    BODY_STATUSES,
+    REPLAYED,
+    IdempotencyKey,
+    replayed_response,
+)
 from logger_app.schemas import SignupRequest, SignupResponse
 from logger_app.services import Services, get_services
 
@@ -18,13 +24,9 @@ router = APIRouter(prefix="/v1/signups", tags=["signups"])
     responses={
         **replayed_response(status.HTTP_201_CREATED),
         **problem_responses(
-            401,
-            403,
+            *BODY_STATUSES,
             409,
-            413,
-            422,
-            503,
-            types={**V1_PROBLEMS, 409: ["email-already-registered", "idempotency-key-reused"]},
+            types={**BODY_PROBLEMS, 409: ["email-already-registered", "idempotency-key-reused"]},
         ),
     },
     description="Needs the scope `signups:write`.",
