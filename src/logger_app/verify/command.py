@@ -93,13 +93,13 @@ def sinks(args: argparse.Namespace) -> list[Sink]:
     return chosen
 
 
-def verify(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def verify(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     checked = sinks(args)
     try:
         token = synthetic_token(args.token, args.token_url)
         journey = run_journey(args.api, token)
     except JourneyFailedError as error:
-        print(f"logger-app verify: no journey: {error}", file=out)
+        print(f"logger-app verify: no journey: {error}", file=err)
         return JOURNEY_FAILED
     print(
         f"journey made: patient {journey.patient_id}, record {journey.record_id}, "
