@@ -2,6 +2,8 @@
 the table it prints. A sink read through another (the worker, through Loki) is `unknown`, not
 a second failure, while that one is missing."""
 
+import subprocess
+import sys
 from dataclasses import dataclass, field
 
 from logger_app.verify.runner import table, watch
@@ -89,3 +91,13 @@ def test_a_sink_whose_carrier_arrived_is_missing_itself() -> None:
         sleep=clock.sleep,
     )
     assert [o.failed for o in outcomes] == [False, True]
+
+
+def test_verify_imports_no_test_dependency() -> None:
+    """It runs in the app's image, which has the runtime dependencies only (httpx is a test
+    one)."""
+    blocked = "import sys; sys.modules['httpx'] = None; import logger_app.verify.command"
+    result = subprocess.run(
+        [sys.executable, "-c", blocked], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr

@@ -1,6 +1,7 @@
 """The synthetic journey: a sign-up and a record through the real API, from the synthetic client,
 with made-up data that names no one (an address at example.com, reserved by RFC 2606)."""
 
+import base64
 import os
 import re
 import time
@@ -8,8 +9,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-import httpx
-
+from logger_app.verify import web
 from logger_app.verify.sinks import Journey
 
 TOKEN_VARIABLE = "LOGGER_APP_VERIFY_TOKEN"  # noqa: S105 (a variable name)
@@ -35,16 +35,17 @@ def client_credentials_token(token_url: str, environ: Mapping[str, str]) -> str:
             f"--token-url needs the synthetic client's id and secret in {CLIENT_ID_VARIABLE} "
             f"and {CLIENT_SECRET_VARIABLE}"
         )
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
     try:
-        response = httpx.post(
-            token_url, data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+        response = web.post_form(
+            token_url, {"grant_type": "client_credentials"}, {"Authorization": f"Basic {basic}"}
         )
-    except httpx.HTTPError as error:
-        raise JourneyFailedError(f"token endpoint {token_url} unreachable: {error!r}") from None
-    if response.status_code != 200:
+    except web.UnreachableError as error:
+        raise JourneyFailedError(f"token endpoint {token_url} unreachable: {error}") from None
+    if response.status != 200:
         # The body is an OAuth error code (invalid_client, ...), never a token.
         raise JourneyFailedError(
-            f"token endpoint {token_url} answered {response.status_code}: {response.text[:200]}"
+            f"token endpoint {token_url} answered {response.status}: {response.text[:200]}"
         )
     token = response.json().get("access_token")
     if not isinstance(token, str) or not token:
@@ -80,17 +81,18 @@ def synthetic_token(
     return local_token(Path.cwd(), Path(__file__), environ)
 
 
-def _trace_id(response: httpx.Response) -> str | None:
+def _trace_id(response: web.Answer) -> str | None:
     match = TRACE_RESPONSE.match(response.headers.get("traceresponse", ""))
     return match.group(1) if match else None
 
 
-def _post(client: httpx.Client, api: str, path: str, body: dict[str, str]) -> httpx.Response:
+def _post(api: str, token: str, path: str, body: dict[str, str]) -> web.Answer:
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())}
     try:
-        response = client.post(path, json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
-    except httpx.HTTPError as error:
-        raise JourneyFailedError(f"API {api} unreachable: POST {path}: {error!r}") from None
-    if response.status_code != 201:
+        response = web.post_json(api.rstrip("/") + path, body, headers)
+    except web.UnreachableError as error:
+        raise JourneyFailedError(f"API {api} unreachable: POST {path}: {error}") from None
+    if response.status != 201:
         trace = _trace_id(response)
         # A problem document's title and type say why; its detail never quotes the input.
         cause = (
@@ -99,7 +101,7 @@ def _post(client: httpx.Client, api: str, path: str, body: dict[str, str]) -> ht
             else ""
         )
         raise JourneyFailedError(
-            f"API {api}: POST {path} answered {response.status_code}"
+            f"API {api}: POST {path} answered {response.status}"
             + (f" (trace {trace})" if trace else "")
             + (f": {cause}" if cause else "")
         )
@@ -115,27 +117,24 @@ def run_journey(api: str, token: str) -> Journey:
     """One sign-up, then one record for that patient; their trace ids for the sinks."""
     started = time.time()
     tag = uuid.uuid4().hex
-    with httpx.Client(
-        base_url=api, headers={"Authorization": f"Bearer {token}"}, timeout=10
-    ) as client:
-        signup = _post(
-            client,
-            api,
-            "/v1/signups",
-            {"email": f"verify-{tag}@example.com", "full_name": FULL_NAME},
-        )
-        patient_id = str(signup.json()["patient_id"])
-        record = _post(
-            client,
-            api,
-            "/v1/records",
-            {
-                "patient_id": patient_id,
-                "doctor_id": DOCTOR_ID,
-                "kind": "note",
-                "details": "synthetic journey of logger-app verify",
-            },
-        )
+    signup = _post(
+        api,
+        token,
+        "/v1/signups",
+        {"email": f"verify-{tag}@example.com", "full_name": FULL_NAME},
+    )
+    patient_id = str(signup.json()["patient_id"])
+    record = _post(
+        api,
+        token,
+        "/v1/records",
+        {
+            "patient_id": patient_id,
+            "doctor_id": DOCTOR_ID,
+            "kind": "note",
+            "details": "synthetic journey of logger-app verify",
+        },
+    )
     trace_ids = tuple(filter(None, (_trace_id(signup), _trace_id(record))))
     return Journey(
         trace_ids=trace_ids,

@@ -6,8 +6,7 @@ import json
 import time
 from typing import Any
 
-import httpx
-
+from logger_app.verify import web
 from logger_app.verify.sinks import Journey
 
 # The labels fluent-bit.conf gives every line of the app's and the worker's containers.
@@ -26,7 +25,6 @@ class LokiLines:
     def __init__(self, url: str, selector: str = DEFAULT_SELECTOR) -> None:
         self.url = url.rstrip("/")
         self.selector = selector
-        self._client = httpx.Client(timeout=10)
 
     def with_trace_id(self, trace_id: str, since: float) -> list[dict[str, Any]]:
         params = {
@@ -37,12 +35,12 @@ class LokiLines:
             "direction": "forward",
         }
         try:
-            response = self._client.get(f"{self.url}/loki/api/v1/query_range", params=params)
-        except httpx.HTTPError as error:
-            raise LokiUnreachableError(f"Loki {self.url} unreachable: {error!r}") from None
-        if response.status_code != 200:
+            response = web.get(f"{self.url}/loki/api/v1/query_range", params)
+        except web.UnreachableError as error:
+            raise LokiUnreachableError(f"Loki {self.url} unreachable: {error}") from None
+        if response.status != 200:
             raise LokiUnreachableError(
-                f"Loki {self.url} answered {response.status_code}: {response.text[:200]}"
+                f"Loki {self.url} answered {response.status}: {response.text[:200]}"
             )
         lines: list[dict[str, Any]] = []
         for stream in response.json()["data"]["result"]:

@@ -5,8 +5,7 @@ each to grow. Other traffic moves them too: this proves the path from the app to
 works, not which increment was the journey's.
 """
 
-import httpx
-
+from logger_app.verify import web
 from logger_app.verify.sinks import Journey
 
 # Summed over every label (outcome, kind, environment, ...): a label added later changes nothing.
@@ -21,7 +20,6 @@ class PrometheusSink:
 
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
-        self._client = httpx.Client(timeout=10)
         self.baseline: dict[str, float] | None
         try:
             self.baseline = {what: self._value(query) for what, query in COUNTERS.items()}
@@ -33,12 +31,12 @@ class PrometheusSink:
     def _value(self, query: str) -> float:
         """The query's value; 0 while the series does not exist yet."""
         try:
-            response = self._client.get(f"{self.url}/api/v1/query", params={"query": query})
-        except httpx.HTTPError as error:
-            raise _Unreachable(f"Prometheus {self.url} unreachable: {error!r}") from None
-        if response.status_code != 200:
+            response = web.get(f"{self.url}/api/v1/query", {"query": query})
+        except web.UnreachableError as error:
+            raise _Unreachable(f"Prometheus {self.url} unreachable: {error}") from None
+        if response.status != 200:
             raise _Unreachable(
-                f"Prometheus {self.url} answered {response.status_code}: {response.text[:200]}"
+                f"Prometheus {self.url} answered {response.status}: {response.text[:200]}"
             )
         result = response.json()["data"]["result"]
         return float(result[0]["value"][1]) if result else 0.0

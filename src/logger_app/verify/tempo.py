@@ -3,8 +3,7 @@
 
 from typing import Any
 
-import httpx
-
+from logger_app.verify import web
 from logger_app.verify.sinks import Journey
 
 SERVER_KINDS = {2, "SPAN_KIND_SERVER"}
@@ -34,19 +33,16 @@ class TempoSink:
 
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
-        self._client = httpx.Client(timeout=10)
 
     def _trace(self, trace_id: str) -> list[dict[str, Any]] | str:
         try:
-            response = self._client.get(
-                f"{self.url}/api/traces/{trace_id}", headers={"Accept": "application/json"}
-            )
-        except httpx.HTTPError as error:
-            return f"Tempo {self.url} unreachable: {error!r}"
-        if response.status_code == 404:
+            response = web.get(f"{self.url}/api/traces/{trace_id}", Accept="application/json")
+        except web.UnreachableError as error:
+            return f"Tempo {self.url} unreachable: {error}"
+        if response.status == 404:
             return f"trace {trace_id} not found"
-        if response.status_code != 200:
-            return f"Tempo {self.url} answered {response.status_code}: {response.text[:200]}"
+        if response.status != 200:
+            return f"Tempo {self.url} answered {response.status}: {response.text[:200]}"
         return spans(response.json())
 
     def missing(self, journey: Journey) -> str | None:
