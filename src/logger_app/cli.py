@@ -157,6 +157,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="seconds until it expires, more than 0 (default: 900)",
     )
 
+    verify_parser = commands.add_parser(
+        "verify", help="prove a synthetic journey reaches every sink (docs/verify.md)"
+    )
+    from logger_app.verify.command import add_arguments
+
+    add_arguments(verify_parser)
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         run_instrumented(serve_command(args.host, args.port, trusted_proxies(os.environ)))
@@ -164,6 +171,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         run_instrumented(
             instrumented("-m", "logger_app.worker"), OTEL_SERVICE_NAME=WORKER_SERVICE_NAME
         )
+    elif args.command == "verify":
+        from logger_app.verify.command import verify
+
+        sys.exit(verify(args))
     elif args.command == "token":
         from pathlib import Path
 

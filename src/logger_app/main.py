@@ -26,6 +26,7 @@ from logger_app.request_log import RequestLog
 from logger_app.routes import health, records, signups
 from logger_app.services import Services
 from logger_app.settings import Settings, get_settings
+from logger_app.trace_response import TraceResponse
 from logger_app.trace_sampling import keep_failed_traces
 from logger_app.tracing import NO_HEADERS, redact_query_string
 
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], str] = u
     phi_routes = [*signups.router.routes, *records.router.routes]
     app.add_middleware(AuditLog, routes=audited_routes(phi_routes))
     app.add_middleware(RequestLog)
+    # Inside the server span (the instrumentation wraps the whole app), around every answer.
+    app.add_middleware(TraceResponse)
     # The FastAPI instrumentation is applied here rather than by opentelemetry-instrument
     # (OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=fastapi) because only here can it leave out the
     # per-message `http send` / `http receive` spans: half the spans of a trace, costing CPU on

@@ -7,20 +7,31 @@ snappy-compressed protobuf (`logproto.PushRequest`, from Loki's pkg/push/push.pr
 204 as Loki does, and can be taken down and brought back on the same port. It also answers
 Loki's readiness probe (`GET /ready`), for the compose stack's Loki stand-in
 (tests/containers/standins/loki), which runs it in a container.
+
+For `logger-app verify` (tests/e2e/test_e2e_verify.py) it also answers Loki's query API,
+`GET /loki/api/v1/query_range` (Loki's HTTP API docs, "Query logs within a range of time"),
+over the entries it really received, for the part of LogQL verify sends: a stream selector of
+`=` matchers followed by any number of `|= "text"` line filters, within `start`..`end`
+(nanoseconds), answered as `resultType: streams`. Anything else is refused with 400.
 """
 
 import gzip
 import json
+import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import cramjam
 
 PUSH_PATH = "/loki/api/v1/push"
 READY_PATH = "/ready"
+QUERY_RANGE_PATH = "/loki/api/v1/query_range"
+LINE_FILTER = re.compile(r'\|=\s*"((?:[^"\\]|\\.)*)"')
 
 
 @dataclass(frozen=True)
@@ -167,6 +178,20 @@ class LokiReceiver:
                 self.end_headers()
 
             def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                if url.path == QUERY_RANGE_PATH:
+                    try:
+                        answer = receiver.query_range(parse_qs(url.query))
+                    except (ValueError, KeyError, IndexError, AssertionError) as error:
+                        self.send_error(400, str(error))
+                        return
+                    body = json.dumps(answer).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 if self.path != READY_PATH:
                     self.send_error(404)
                     return
@@ -192,6 +217,28 @@ class LokiReceiver:
         if content_type.startswith("application/x-protobuf"):
             return decode_protobuf(bytes(cramjam.snappy.decompress_raw(body)))
         raise ValueError(f"unsupported Content-Type {content_type!r}")
+
+    def query_range(self, params: dict[str, list[str]]) -> dict[str, Any]:
+        """The entries matching `query` in [start, end], grouped by stream, as Loki answers."""
+        query = params["query"][0]
+        selector, _, pipeline = query.partition("}")
+        matchers = parse_label_set(selector + "}")
+        filters = [json.loads(f'"{text}"') for text in LINE_FILTER.findall(pipeline)]
+        assert LINE_FILTER.sub("", pipeline).strip() == "", f"unsupported LogQL: {query}"
+        now = time.time_ns()
+        start = int(params.get("start", [str(now - 3600 * 10**9)])[0])
+        end = int(params.get("end", [str(now)])[0])
+        streams: dict[tuple[tuple[str, str], ...], list[list[str]]] = {}
+        for entry in self.snapshot():
+            if (
+                all(entry.labels.get(name) == value for name, value in matchers.items())
+                and all(text in entry.line for text in filters)
+                and start <= entry.timestamp_ns <= end
+            ):
+                key = tuple(sorted(entry.labels.items()))
+                streams.setdefault(key, []).append([str(entry.timestamp_ns), entry.line])
+        result = [{"stream": dict(key), "values": values} for key, values in streams.items()]
+        return {"status": "success", "data": {"resultType": "streams", "result": result}}
 
     def stop(self) -> None:
         """Down: the port refuses connections until start() again."""

@@ -120,3 +120,36 @@ def test_an_unknown_encoding_is_refused(receiver: LokiReceiver) -> None:
     )
     assert response.status_code == 400
     assert receiver.snapshot() == []
+
+
+def test_query_range_selects_streams_and_filters_lines(receiver: LokiReceiver) -> None:
+    def push(labels: dict[str, str], ns: int, line: str) -> None:
+        payload = {"streams": [{"stream": labels, "values": [[str(ns), line]]}]}
+        response = httpx.post(receiver.url + PUSH_PATH, json=payload)
+        assert response.status_code == 204
+
+    app = {"service": "logger-app", "level": "INFO"}
+    push(app, 10, '{"trace_id": "abc", "event": "http.request"}')
+    push(app, 20, '{"trace_id": "def", "event": "http.request"}')
+    push({"service": "other", "level": "INFO"}, 30, '{"trace_id": "abc"}')
+    push(app, 40, '{"trace_id": "abc", "event": "worker.processed"}')
+
+    def query(logql: str, start: int = 0, end: int = 100) -> Any:
+        response = httpx.get(
+            receiver.url + "/loki/api/v1/query_range",
+            params={"query": logql, "start": str(start), "end": str(end)},
+        )
+        return response.status_code, response.json() if response.status_code == 200 else None
+
+    status, body = query('{service="logger-app"} |= "abc"')
+    assert status == 200
+    assert body["data"]["resultType"] == "streams"
+    [stream] = body["data"]["result"]
+    assert stream["stream"] == app
+    assert [value[0] for value in stream["values"]] == ["10", "40"]
+    _, body = query('{service="logger-app"} |= "abc" |= "worker.processed"')
+    assert [v[0] for s in body["data"]["result"] for v in s["values"]] == ["40"]
+    _, body = query('{service="logger-app"} |= "abc"', start=15, end=35)
+    assert body["data"]["result"] == []
+    # Only the LogQL verify sends: anything else is refused, never silently misread.
+    assert query('{service="logger-app"} |~ "a.c"')[0] == 400
