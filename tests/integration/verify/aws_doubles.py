@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 
@@ -18,7 +18,7 @@ from tests.support import AWS_TEST_ENV
 REGION = AWS_TEST_ENV["AWS_REGION"]
 
 
-def client(service: str, endpoint: str) -> Any:
+def client(service: Literal["xray", "logs"], endpoint: str) -> Any:
     return boto3.client(
         service,
         endpoint_url=endpoint,

@@ -54,7 +54,9 @@ def put_trace(xray: Any, trace_id: str, services: tuple[str, ...]) -> None:
 
 
 def test_xray_id_format() -> None:
-    assert xray_trace_id("5759e988bd862e3fe1be46a994272793") == "1-5759e988-bd862e3fe1be46a994272793"
+    xray_id = xray_trace_id("5759e988bd862e3fe1be46a994272793")
+
+    assert xray_id == "1-5759e988-bd862e3fe1be46a994272793"
 
 
 def test_arrived_once_every_trace_holds_its_dynamodb_and_sqs_calls(xray: Any) -> None:
