@@ -98,7 +98,7 @@ class AmpSink:
         counters: tuple[Counter, ...] = COUNTERS,
     ) -> None:
         self._workspace = workspace
-        self._api = api or workspace_api(region, workspace)
+        self.api = api or workspace_api(region, workspace)
         self._headers = headers or SigV4Headers(service="aps", region=region)
         self._query = query
         self._counters = counters
@@ -108,7 +108,7 @@ class AmpSink:
     def _read(self) -> dict[str, float]:
         # A counter with no series yet reads zero: the first count makes it appear.
         return {
-            c.what: sum(v for _, v in self._query(self._api, c.expression, self._headers))
+            c.what: sum(v for _, v in self._query(self.api, c.expression, self._headers))
             for c in self._counters
         }
 
