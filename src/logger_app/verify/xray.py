@@ -26,7 +26,7 @@ class XRayClient(Protocol):
 def xray_trace_id(trace_id: str) -> str:
     """An OpenTelemetry trace id (32 hex digits, the first 8 the epoch seconds with the xray id
     generator) as X-Ray spells it: 1-<8 hex>-<24 hex>."""
-    if len(trace_id) != 32:
+    if len(trace_id) != 32 or any(c not in "0123456789abcdef" for c in trace_id):
         raise ValueError(f"not a 32-hex-digit trace id: {trace_id!r}")
     return f"1-{trace_id[:8]}-{trace_id[8:]}"
 
@@ -74,7 +74,10 @@ class XRaySink:
         return found
 
     def missing(self, journey: Journey) -> str | None:
-        ids = [xray_trace_id(trace_id) for trace_id in journey.trace_ids]
+        try:
+            ids = [xray_trace_id(trace_id) for trace_id in journey.trace_ids]
+        except ValueError as error:
+            return f"the journey's {error} (the API's trace_id header)"
         try:
             traces = self._traces(ids)
         except Exception as error:  # an unreachable sink is a missing one

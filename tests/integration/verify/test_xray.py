@@ -121,3 +121,11 @@ def test_an_unreachable_xray_is_missing_not_an_exception() -> None:
 
     assert missing is not None
     assert missing.startswith("X-Ray unreachable: ")
+
+
+def test_a_malformed_trace_id_is_missing_not_an_exception(xray: Any) -> None:
+    missing = XRaySink(region=REGION, client=xray).missing(journey("not-a-trace-id"))
+
+    assert missing == (
+        "the journey's not a 32-hex-digit trace id: 'not-a-trace-id' (the API's trace_id header)"
+    )
