@@ -29,6 +29,7 @@ from tests.containers.engine import Engine, EngineError
 
 STAND_INS = Path(__file__).parent / "standins"
 LOG_ROUTER = Path(__file__).parent.parent / "log_router"
+E2E = Path(__file__).parent.parent / "e2e"
 MACHINE_CA_CERTIFICATES = Path("/usr/local/share/ca-certificates")
 REPOSITORY = "logger-app-stand-in"
 
@@ -217,7 +218,12 @@ def build_all(engine: Engine, repo: Path, binaries: Mapping[str, Path], work: Pa
                 "PYYAML_VERSION": locked_version(lock, "pyyaml"),
             },
         ),
-        StandIn("tempo", debian, (pinned["tempo"],), files=otelcol),
+        StandIn(
+            "tempo",
+            python,
+            (pinned["tempo"],),
+            files={**otelcol, "trace_store.py": E2E / "trace_store.py"},
+        ),
     ]
     built = [build(engine, stand_in, work) for stand_in in stand_ins]
     _remove_stale(engine, {rootfs, debian, python, *built})

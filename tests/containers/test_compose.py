@@ -251,6 +251,23 @@ def test_the_trace_reaches_the_trace_receiver(
     }
 
 
+def test_logger_app_verify_finds_its_journey_in_every_sink(stack: Stack) -> None:
+    """docs/local-stack.md's "Check every sink" block, run as it is written."""
+    ran = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", doc_block("Check every sink")],
+        cwd=REPO,
+        env=stack.engine.env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+        check=False,
+    )
+    report = f"{ran.stdout}\n{ran.stderr}"
+    assert ran.returncode == 0, f"{report}{stack.explain()}"
+    arrived = {line.split()[0] for line in ran.stdout.splitlines() if " arrived in " in line}
+    assert arrived == {"prometheus", "tempo", "loki", "worker"}, report
+
+
 def test_down_then_up_keeps_what_the_named_volumes_hold(stack: Stack, sign_up: SignUp) -> None:
     created = 'logger_app_signups_total{outcome="created",service_name="logger-app"}'
     before = _eventually(partial(_query, created), until=bool, timeout=METRICS_TIMEOUT)

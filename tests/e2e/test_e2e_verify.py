@@ -77,7 +77,7 @@ def log_router(
 
 @pytest.fixture(scope="module")
 def trace_store(collector: LocalCollector) -> Iterator[TraceStore]:
-    store = TraceStore(lambda: list(collector.trace_files))
+    store = TraceStore(lambda: list(collector.trace_files), free_port())
     store.start()
     yield store
     store.stop()

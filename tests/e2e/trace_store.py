@@ -3,7 +3,10 @@ collector really exported (its file exporter's OTLP/JSON, tests/e2e/traces.py).
 
 Tempo cannot run here (its code is AGPL and marked not-to-use). Like Tempo's v1 endpoint it
 answers a trace's resource spans as `{"batches": [...]}` (OTLP JSON) and 404 for a trace it
-does not hold; it can be taken down and brought back on the same port.
+does not hold; it can be taken down and brought back on the same port. It is also the query
+half of the compose stack's Tempo stand-in (tests/containers/standins/tempo), which runs it as
+
+    python3 trace_store.py FILE PORT     serves FILE's spans on 0.0.0.0:PORT
 """
 
 import json
@@ -12,8 +15,6 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-
-from tests.support import free_port
 
 TRACES_PATH = "/api/traces/"
 
@@ -39,9 +40,12 @@ def resource_spans(paths: list[Path], trace_id: str) -> list[dict[str, Any]]:
 
 
 class TraceStore:
-    def __init__(self, trace_files: Callable[[], list[Path]]) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+    def __init__(
+        self, trace_files: Callable[[], list[Path]], port: int, host: str = "127.0.0.1"
+    ) -> None:
+        self.port = port
+        self.host = host
+        self.url = f"http://{host}:{self.port}"
         self._trace_files = trace_files
         self._server: ThreadingHTTPServer | None = None
 
@@ -68,7 +72,7 @@ class TraceStore:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server = ThreadingHTTPServer((self.host, self.port), Handler)
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
         self._server = server
@@ -78,3 +82,16 @@ class TraceStore:
         if server is not None:
             server.shutdown()
             server.server_close()
+
+
+def main(arguments: list[str]) -> None:
+    path, port = Path(arguments[0]), int(arguments[1])
+    store = TraceStore(lambda: [path], port, host="0.0.0.0")  # all of its container's interfaces
+    store.start()
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

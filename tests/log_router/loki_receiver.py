@@ -91,6 +91,38 @@ def parse_label_set(text: str) -> dict[str, str]:
     return labels
 
 
+MATCHER = re.compile(r"\s*,?\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*")
+
+
+def parse_selector(text: str) -> list[tuple[str, str, str]]:
+    """A LogQL stream selector's matchers, e.g. `{service=~"a|b", level!="DEBUG"}`, as
+    (label, operator, value): the four operators of Loki's docs, regular expressions anchored
+    at both ends as Loki anchors them."""
+    matchers = []
+    rest = text.strip().removeprefix("{").removesuffix("}")
+    while rest.strip():
+        found = MATCHER.match(rest)
+        assert found, f"unsupported stream selector: {text}"
+        value, consumed = _quoted(rest[found.end() :])
+        matchers.append((found[1], found[2], value))
+        rest = rest[found.end() + consumed :]
+    return matchers
+
+
+def selects(matchers: list[tuple[str, str, str]], labels: dict[str, str]) -> bool:
+    for name, operator, value in matchers:
+        actual = labels.get(name, "")
+        if operator == "=" and actual != value:
+            return False
+        if operator == "!=" and actual == value:
+            return False
+        if operator == "=~" and not re.fullmatch(value, actual):
+            return False
+        if operator == "!~" and re.fullmatch(value, actual):
+            return False
+    return True
+
+
 def _quoted(text: str) -> tuple[str, int]:
     assert text[0] == '"', text
     index, value = 1, []
@@ -222,7 +254,7 @@ class LokiReceiver:
         """The entries matching `query` in [start, end], grouped by stream, as Loki answers."""
         query = params["query"][0]
         selector, _, pipeline = query.partition("}")
-        matchers = parse_label_set(selector + "}")
+        matchers = parse_selector(selector + "}")
         filters = [json.loads(f'"{text}"') for text in LINE_FILTER.findall(pipeline)]
         assert LINE_FILTER.sub("", pipeline).strip() == "", f"unsupported LogQL: {query}"
         now = time.time_ns()
@@ -231,7 +263,7 @@ class LokiReceiver:
         streams: dict[tuple[tuple[str, str], ...], list[list[str]]] = {}
         for entry in self.snapshot():
             if (
-                all(entry.labels.get(name) == value for name, value in matchers.items())
+                selects(matchers, entry.labels)
                 and all(text in entry.line for text in filters)
                 and start <= entry.timestamp_ns <= end
             ):

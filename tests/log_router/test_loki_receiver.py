@@ -153,3 +153,28 @@ def test_query_range_selects_streams_and_filters_lines(receiver: LokiReceiver) -
     assert body["data"]["result"] == []
     # Only the LogQL verify sends: anything else is refused, never silently misread.
     assert query('{service="logger-app"} |~ "a.c"')[0] == 400
+
+
+def test_query_range_takes_each_matcher_of_a_stream_selector(receiver: LokiReceiver) -> None:
+    for service, ns in (("logger-app", 10), ("logger-app-worker", 20), ("logger-app-x", 30)):
+        payload = {"streams": [{"stream": {"service": service}, "values": [[str(ns), "t"]]}]}
+        assert httpx.post(receiver.url + PUSH_PATH, json=payload).status_code == 204
+
+    def services(selector: str) -> list[str]:
+        response = httpx.get(
+            receiver.url + "/loki/api/v1/query_range",
+            params={"query": f'{selector} |= "t"', "start": "0", "end": "100"},
+        )
+        assert response.status_code == 200, response.text
+        return sorted(s["stream"]["service"] for s in response.json()["data"]["result"])
+
+    # Regular expressions are anchored at both ends, as Loki anchors them.
+    assert services('{service=~"logger-app|logger-app-worker"}') == [
+        "logger-app",
+        "logger-app-worker",
+    ]
+    assert services('{service!~"logger-app"}') == ["logger-app-worker", "logger-app-x"]
+    assert services('{service!="logger-app-x", service=~"logger-app.*"}') == [
+        "logger-app",
+        "logger-app-worker",
+    ]

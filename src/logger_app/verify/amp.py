@@ -1,91 +1,30 @@
 """The AMP check: the journey's counters moved in the workspace, read through its
-Prometheus-compatible query API with SigV4-signed GETs (service `aps`).
-
-The query itself is plain Prometheus: `instant_query` takes the headers to add to each request
-(none for a plain Prometheus), so one parser serves both; `AmpSink` only signs. Counters are
-cumulative: the sink reads them in `before()`, called before the journey, and then waits for
-each to grow."""
-
-import json
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+Prometheus-compatible query API with SigV4-signed GETs (service `aps`): prometheus.py's check,
+signed, with AWS's reasons for a refusal."""
 
 from logger_app.verify.aws import why_failed
-from logger_app.verify.sigv4 import SigV4Headers
-from logger_app.verify.sinks import Journey
-
-# The headers to add to a GET of this URL (SigV4 for AMP, none for a plain Prometheus).
-Headers = Callable[[str], Mapping[str, str]]
-# (labels, value) per series of an instant vector.
-Sample = tuple[dict[str, str], float]
-# An instant query: the API's base URL (ending in /api/v1), PromQL, the headers to add.
-Query = Callable[[str, str, Headers], list[Sample]]
-
-TIMEOUT_SECONDS = 10.0
-
-
-class QueryError(Exception):
-    """A query the API did not answer: `status` is its HTTP status, None when unreachable."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def no_headers(_: str) -> Mapping[str, str]:
-    return {}
-
-
-def instant_query(api: str, expression: str, headers: Headers = no_headers) -> list[Sample]:
-    """Evaluate PromQL now against a Prometheus-compatible API (its bodies never logged)."""
-    # %20, never +, for a space: SigV4's canonical query string is percent-encoded.
-    query = urllib.parse.urlencode({"query": expression}, quote_via=urllib.parse.quote)
-    url = f"{api}/query?{query}"
-    request = urllib.request.Request(url, headers=dict(headers(url)))  # noqa: S310 (http/https)
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-            body = json.load(response)
-    except urllib.error.HTTPError as error:
-        raise QueryError(f"HTTP {error.code}", error.code) from None
-    except OSError as error:
-        raise QueryError(f"unreachable ({type(error).__name__})") from None
-    except ValueError:
-        raise QueryError("not a Prometheus API answer (no JSON)") from None
-    try:
-        data = body["data"]
-        if body["status"] != "success" or data["resultType"] != "vector":
-            raise ValueError
-        return [
-            ({str(k): str(v) for k, v in item["metric"].items()}, float(item["value"][1]))
-            for item in data["result"]
-        ]
-    except (KeyError, TypeError, ValueError, IndexError):
-        raise QueryError("not a Prometheus API answer (no instant vector)") from None
-
-
-@dataclass(frozen=True)
-class Counter:
-    what: str  # as the report names it
-    expression: str  # PromQL whose value grows by one journey
-
-
-# One sign-up, one record, and the worker's processing of both events (docs/telemetry.md).
-COUNTERS = (
-    Counter("sign-ups", 'sum(logger_app_signups_total{outcome="created"})'),
-    Counter("records", 'sum(logger_app_records_total{outcome="created"})'),
-    Counter("worker events", 'sum(logger_app_worker_events_total{outcome="processed"})'),
+from logger_app.verify.prometheus import (
+    COUNTERS,
+    Counter,
+    CounterSink,
+    Headers,
+    Query,
+    QueryError,
+    instant_query,
 )
+from logger_app.verify.sigv4 import SigV4Headers
 
 
 def workspace_api(region: str, workspace: str) -> str:
     return f"https://aps-workspaces.{region}.amazonaws.com/workspaces/{workspace}/api/v1"
 
 
-class AmpSink:
+class AmpSink(CounterSink):
     name = "amp"
+    stalled_because = (
+        "the collector's remote write failing, e.g. no aps:RemoteWrite, or its export interval "
+        "not yet passed"
+    )
 
     def __init__(
         self,
@@ -97,50 +36,19 @@ class AmpSink:
         query: Query = instant_query,
         counters: tuple[Counter, ...] = COUNTERS,
     ) -> None:
+        super().__init__(
+            api or workspace_api(region, workspace),
+            headers=headers or SigV4Headers(service="aps", region=region),
+            query=query,
+            counters=counters,
+        )
         self._workspace = workspace
-        self.api = api or workspace_api(region, workspace)
-        self._headers = headers or SigV4Headers(service="aps", region=region)
-        self._query = query
-        self._counters = counters
-        self._baseline: dict[str, float] | None = None
-        self._baseline_failure = "before() was not called before the journey"
 
-    def _read(self) -> dict[str, float]:
-        # A counter with no series yet reads zero: the first count makes it appear.
-        return {
-            c.what: sum(v for _, v in self._query(self.api, c.expression, self._headers))
-            for c in self._counters
-        }
-
-    def _failure(self, error: Exception) -> str:
+    def failure(self, error: Exception) -> str:
         if isinstance(error, QueryError):
             if error.status == 403:
                 return "the task role lacks aps:QueryMetrics (HTTP 403)"
             if error.status == 404:
                 return f"no AMP workspace {self._workspace} in this region (HTTP 404)"
-            return f"AMP query failed: {error}"  # no body: it may quote the query
+            return f"AMP query failed: {error}"
         return why_failed(error, service="AMP", permission="aps:QueryMetrics")
-
-    def before(self) -> None:
-        """Read the counters before the journey; a failure is reported by `missing`."""
-        try:
-            self._baseline = self._read()
-        except Exception as error:
-            self._baseline = None
-            self._baseline_failure = self._failure(error)
-
-    def missing(self, journey: Journey) -> str | None:
-        if self._baseline is None:
-            return f"no reading of the counters before the journey: {self._baseline_failure}"
-        try:
-            now = self._read()
-        except Exception as error:  # an unreachable sink is a missing one
-            return self._failure(error)
-        still = [what for what, value in now.items() if value <= self._baseline[what]]
-        if still:
-            counters = "counter has" if len(still) == 1 else "counters have"
-            return (
-                f"the {', '.join(still)} {counters} not moved (the collector's remote write "
-                "failing, e.g. no aps:RemoteWrite, or its export interval not yet passed)"
-            )
-        return None

@@ -7,9 +7,9 @@ from typing import TextIO
 
 from logger_app.verify.journey import JourneyFailedError, run_journey, synthetic_token
 from logger_app.verify.loki import DEFAULT_SELECTOR, LokiLines, LokiSink, WorkerSink
-from logger_app.verify.prometheus import PrometheusSink
+from logger_app.verify.prometheus import prometheus_sink
 from logger_app.verify.runner import DEFAULT_DEADLINE_SECONDS, table, watch
-from logger_app.verify.sinks import Sink
+from logger_app.verify.sinks import ReadsBefore, Sink
 from logger_app.verify.tempo import TempoSink
 
 # Inside the compose stack's app container (`docker compose exec -T app logger-app verify`).
@@ -61,17 +61,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cloudwatch-log-group", metavar="NAME", help="the CloudWatch copy of the log lines"
     )
+    parser.add_argument(
+        "--cloudwatch-worker-log-group",
+        metavar="NAME",
+        help="the CloudWatch copy of the worker's lines (default: --cloudwatch-log-group)",
+    )
 
 
 def sinks(args: argparse.Namespace) -> list[Sink]:
-    """The sinks asked for; made now, before the journey (Prometheus reads its baseline)."""
+    """The sinks asked for."""
     on_aws = bool(args.amp_workspace or args.xray or args.cloudwatch_log_group)
     prometheus = args.prometheus or (None if on_aws else LOCAL_DEFAULTS["prometheus"])
     loki = args.loki or (None if on_aws else LOCAL_DEFAULTS["loki"])
     tempo = args.tempo or (None if on_aws else LOCAL_DEFAULTS["tempo"])
     chosen: list[Sink] = []
     if prometheus:
-        chosen.append(PrometheusSink(prometheus))
+        chosen.append(prometheus_sink(prometheus))
     if on_aws:
         if not args.region:
             raise SystemExit("logger-app verify: --region (or AWS_REGION) is needed for AWS")
@@ -83,6 +88,7 @@ def sinks(args: argparse.Namespace) -> list[Sink]:
                 amp_workspace=args.amp_workspace,
                 xray=args.xray,
                 cloudwatch_log_group=args.cloudwatch_log_group,
+                cloudwatch_worker_log_group=args.cloudwatch_worker_log_group,
             )
         )
     if tempo:
@@ -95,6 +101,9 @@ def sinks(args: argparse.Namespace) -> list[Sink]:
 
 def verify(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     checked = sinks(args)
+    for sink in checked:
+        if isinstance(sink, ReadsBefore):
+            sink.before()
     try:
         token = synthetic_token(args.token, args.token_url)
         journey = run_journey(args.api, token)

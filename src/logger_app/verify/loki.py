@@ -9,8 +9,9 @@ from typing import Any
 from logger_app.verify import web
 from logger_app.verify.sinks import Journey
 
-# The labels fluent-bit.conf gives every line of the app's and the worker's containers.
-DEFAULT_SELECTOR = '{service="logger-app"}'
+# The "service" label fluent-bit.conf gives the lines of the app's and of the worker's task (on
+# ECS each task has its own log router and name; compose labels both as the app's).
+DEFAULT_SELECTOR = '{service=~"logger-app|logger-app-worker"}'
 # How far before the journey to search: clocks of the machines differ a little.
 SKEW_SECONDS = 60
 

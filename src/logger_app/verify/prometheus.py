@@ -1,64 +1,137 @@
-"""Prometheus (the local stand-in for AMP): the journey's counters moved.
+"""The counters check, against any Prometheus-compatible query API: Prometheus itself (the
+local stand-in for AMP), or AMP with SigV4-signed GETs (amp.py).
 
-Counters are cumulative, so the sink reads them when made, before the journey, and waits for
-each to grow. Other traffic moves them too: this proves the path from the app to Prometheus
-works, not which increment was the journey's.
+Counters are cumulative: the sink reads them in `before()`, called before the journey, and then
+waits for each to grow. Other traffic moves them too: this proves the path from the app to the
+store works, not which increment was the journey's.
 """
 
-from logger_app.verify import web
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
 from logger_app.verify.sinks import Journey
 
-# Summed over every label (outcome, kind, environment, ...): a label added later changes nothing.
-COUNTERS = {
-    "sign-ups": "sum(logger_app_signups_total)",
-    "records": "sum(logger_app_records_total)",
-}
+# The headers to add to a GET of this URL (SigV4 for AMP, none for a plain Prometheus).
+Headers = Callable[[str], Mapping[str, str]]
+# (labels, value) per series of an instant vector.
+Sample = tuple[dict[str, str], float]
+# An instant query: the API's base URL (ending in /api/v1), PromQL, the headers to add.
+Query = Callable[[str, str, Headers], list[Sample]]
+
+TIMEOUT_SECONDS = 10.0
 
 
-class PrometheusSink:
+class QueryError(Exception):
+    """A query the API did not answer: `status` is its HTTP status, None when unreachable."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def no_headers(_: str) -> Mapping[str, str]:
+    return {}
+
+
+def instant_query(api: str, expression: str, headers: Headers = no_headers) -> list[Sample]:
+    """Evaluate PromQL now against a Prometheus-compatible API (its bodies never logged)."""
+    # %20, never +, for a space: SigV4's canonical query string is percent-encoded.
+    query = urllib.parse.urlencode({"query": expression}, quote_via=urllib.parse.quote)
+    url = f"{api}/query?{query}"
+    request = urllib.request.Request(url, headers=dict(headers(url)))  # noqa: S310 (http/https)
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+            body = json.load(response)
+    except urllib.error.HTTPError as error:
+        raise QueryError(f"HTTP {error.code}", error.code) from None
+    except OSError as error:
+        raise QueryError(f"unreachable ({type(error).__name__})") from None
+    except ValueError:
+        raise QueryError("not a Prometheus API answer (no JSON)") from None
+    try:
+        data = body["data"]
+        if body["status"] != "success" or data["resultType"] != "vector":
+            raise ValueError
+        return [
+            ({str(k): str(v) for k, v in item["metric"].items()}, float(item["value"][1]))
+            for item in data["result"]
+        ]
+    except (KeyError, TypeError, ValueError, IndexError):
+        raise QueryError("not a Prometheus API answer (no instant vector)") from None
+
+
+@dataclass(frozen=True)
+class Counter:
+    what: str  # as the report names it
+    expression: str  # PromQL whose value grows by one journey
+
+
+# One sign-up, one record, and the worker's processing of their events (docs/telemetry.md).
+COUNTERS = (
+    Counter("sign-ups", 'sum(logger_app_signups_total{outcome="created"})'),
+    Counter("records", 'sum(logger_app_records_total{outcome="created"})'),
+    Counter("worker events", 'sum(logger_app_worker_events_total{outcome="processed"})'),
+)
+
+
+class CounterSink:
+    """The journey's counters moved in the store behind `api` (its URL ending in /api/v1)."""
+
     name = "prometheus"
+    # What a store whose counters do not move most likely lacks.
+    stalled_because = "is the collector running and its remote write reaching Prometheus?"
 
-    def __init__(self, url: str) -> None:
-        self.url = url.rstrip("/")
-        self.baseline: dict[str, float] | None
-        try:
-            self.baseline = {what: self._value(query) for what, query in COUNTERS.items()}
-            self._baseline_error = ""
-        except _Unreachable as error:
-            self.baseline = None
-            self._baseline_error = str(error)
+    def __init__(
+        self,
+        api: str,
+        *,
+        headers: Headers = no_headers,
+        query: Query = instant_query,
+        counters: tuple[Counter, ...] = COUNTERS,
+    ) -> None:
+        self.api = api.rstrip("/")
+        self._headers = headers
+        self._query = query
+        self._counters = counters
+        self._baseline: dict[str, float] | None = None
+        self._baseline_failure = "before() was not called before the journey"
 
-    def _value(self, query: str) -> float:
-        """The query's value; 0 while the series does not exist yet."""
+    def _read(self) -> dict[str, float]:
+        # A counter with no series yet reads zero: the first count makes it appear.
+        return {
+            c.what: sum(v for _, v in self._query(self.api, c.expression, self._headers))
+            for c in self._counters
+        }
+
+    def failure(self, error: Exception) -> str:
+        """A failed query, in words (never its body: it may quote the query)."""
+        return f"{self.name} at {self.api} did not answer the query: {error}"
+
+    def before(self) -> None:
+        """Read the counters before the journey; a failure is reported by `missing`."""
         try:
-            response = web.get(f"{self.url}/api/v1/query", {"query": query})
-        except web.UnreachableError as error:
-            raise _Unreachable(f"Prometheus {self.url} unreachable: {error}") from None
-        if response.status != 200:
-            raise _Unreachable(
-                f"Prometheus {self.url} answered {response.status}: {response.text[:200]}"
-            )
-        result = response.json()["data"]["result"]
-        return float(result[0]["value"][1]) if result else 0.0
+            self._baseline = self._read()
+        except Exception as error:
+            self._baseline = None
+            self._baseline_failure = self.failure(error)
 
     def missing(self, journey: Journey) -> str | None:
-        if self.baseline is None:
-            return f"{self._baseline_error} before the journey, so its counters cannot be compared"
+        if self._baseline is None:
+            return f"no reading of the counters before the journey: {self._baseline_failure}"
         try:
-            still = [
-                f"{what} ({COUNTERS[what]} still {before:g})"
-                for what, before in self.baseline.items()
-                if self._value(COUNTERS[what]) <= before
-            ]
-        except _Unreachable as error:
-            return str(error)
+            now = self._read()
+        except Exception as error:  # an unreachable sink is a missing one
+            return self.failure(error)
+        still = [what for what, value in now.items() if value <= self._baseline[what]]
         if still:
-            return (
-                "counters did not move: " + ", ".join(still) + "; is the collector running and "
-                "its remote write reaching Prometheus?"
-            )
+            counters = "counter has" if len(still) == 1 else "counters have"
+            return f"the {', '.join(still)} {counters} not moved ({self.stalled_because})"
         return None
 
 
-class _Unreachable(Exception):
-    pass
+def prometheus_sink(url: str) -> CounterSink:
+    return CounterSink(f"{url.rstrip('/')}/api/v1")

@@ -1,7 +1,7 @@
 """What a sink check is given and what it answers."""
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -27,4 +27,13 @@ class Sink(Protocol):
         """None once what the journey produced has arrived; else what is still missing, in
         words a person can act on (the likely cause when known). Called repeatedly until the
         deadline; an unreachable sink is a missing one, never an exception."""
+        ...
+
+
+@runtime_checkable
+class ReadsBefore(Protocol):
+    """A sink that takes a reading before the journey (cumulative counters, to see them grow)."""
+
+    def before(self) -> None:
+        """Never raises: a failure is kept and reported by `missing`."""
         ...
