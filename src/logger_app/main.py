@@ -25,7 +25,7 @@ from logger_app.routes import health, records, signups
 from logger_app.services import Services
 from logger_app.settings import Settings, get_settings
 from logger_app.trace_sampling import keep_failed_traces
-from logger_app.tracing import NO_HEADERS, redact_query_string
+from logger_app.tracing import NO_HEADERS, server_request_hook
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app,
         excluded_urls=",".join(path.lstrip("/") for path in health.HEALTH_PATHS),
         exclude_spans=["receive", "send"],
-        server_request_hook=redact_query_string,
+        server_request_hook=server_request_hook,
         http_capture_headers_server_request=NO_HEADERS,
         http_capture_headers_server_response=NO_HEADERS,
     )

@@ -1,14 +1,22 @@
 """Synthetic requests (`logger-app verify`'s): accepted from the clients configured as synthetic
-(and, locally, from the local issuer's verify client), and marked on their server span."""
+(and, locally, from the local issuer's verify client), and marked on their server span, on
+every log line they and their events make, on their counters, and in what they store (which
+expires)."""
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from logger_app import local_issuer
+from logger_app import local_issuer, synthetic
 from logger_app.auth import SYNTHETIC_ATTRIBUTE
-from tests.integration.conftest import AppFactory
+from logger_app.events import Event
+from logger_app.settings import Settings
+from logger_app.worker import Worker
+from tests.integration.conftest import AppFactory, Logs, settle
 from tests.support import ALL_SCOPES, ISSUER_DIR
 
 
@@ -37,3 +45,56 @@ def test_the_local_verify_client_is_accepted_and_its_requests_are_marked(
 def test_a_patient_client_is_not_marked(client: TestClient, spans: InMemorySpanExporter) -> None:
     assert client.get(f"/v1/records/{uuid.uuid4()}").status_code == 404
     assert _marked(spans) == [False]
+
+
+def _new_patient() -> dict[str, str]:
+    return {"email": f"verify-{uuid.uuid4().hex[:10]}@example.com", "full_name": "Verify"}
+
+
+@pytest.fixture
+def worker(aws: str) -> Worker:
+    return Worker(Settings(worker_wait_seconds=0, worker_retry_delay_seconds=0), queue_url=aws)
+
+
+def test_every_line_of_a_synthetic_request_and_of_its_event_is_marked(
+    client: TestClient, worker: Worker, logs: Logs
+) -> None:
+    response = client.post("/v1/signups", json=_new_patient(), headers=_verify_headers())
+    assert response.status_code == 201, response.text
+    settle(client)
+    assert worker.poll_once() == 1
+
+    # Not the process's own lines, which the request merely came first to (the issuer's keys).
+    process = {"service.started", "auth.jwks_fetched"}
+    lines = [line for line in logs() if line["event"] not in process]
+    events = {line["event"] for line in lines}
+    # The request's own line, its audit line (still written: every PHI access is audited),
+    # the service's line and the worker's.
+    assert {"http.request", "audit", "signup.created", "worker.processed"} <= events
+    assert [line["event"] for line in lines if line.get("synthetic") is not True] == []
+    audit = next(line for line in lines if line["event"] == "audit")
+    assert audit["client_id"] == local_issuer.SYNTHETIC_CLIENT_ID
+
+
+def test_a_synthetic_requests_event_carries_the_mark(
+    client: TestClient, queue: Callable[[], list[dict[str, Any]]]
+) -> None:
+    client.post("/v1/signups", json=_new_patient(), headers=_verify_headers())
+    client.post("/v1/signups", json=_new_patient())
+    settle(client)
+    marks = sorted(message["attributes"].get("synthetic", "") for message in queue())
+    assert marks == ["", "true"]
+
+
+def test_a_patients_lines_are_not_marked(client: TestClient, worker: Worker, logs: Logs) -> None:
+    assert client.post("/v1/signups", json=_new_patient()).status_code == 201
+    settle(client)
+    assert worker.poll_once() == 1
+    assert [line["event"] for line in logs() if "synthetic" in line] == []
+
+
+def test_an_event_from_the_outbox_keeps_its_mark() -> None:
+    with synthetic.marked(True):
+        event = Event("patient.signed_up", {"patient_id": "p"})
+    assert Event.from_json(event.to_json()).synthetic is True
+    assert Event.from_json(Event("patient.signed_up", {}).to_json()).synthetic is False
