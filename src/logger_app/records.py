@@ -62,7 +62,9 @@ class RecordService:
             outcome = "rejected" if problem.status < 500 else outcome
             raise
         finally:
-            metrics.records.add(1, {"kind": request.kind.value, "outcome": outcome})
+            metrics.records.add(
+                1, {"kind": request.kind.value, "outcome": outcome, **metrics.traffic()}
+            )
 
     async def _create(
         self, request: RecordRequest, client_id: str, key: str | None

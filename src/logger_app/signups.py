@@ -76,7 +76,7 @@ class SignupService:
             outcome = _PROBLEM_OUTCOMES.get(problem.slug, outcome)
             raise
         finally:
-            metrics.signups.add(1, {"outcome": outcome})
+            metrics.signups.add(1, {"outcome": outcome, **metrics.traffic()})
 
     async def _sign_up(
         self, request: SignupRequest, client_id: str, key: str | None

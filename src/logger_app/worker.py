@@ -319,7 +319,7 @@ class Worker:
             else:
                 self._delete(message, fields)
             span.set_attribute("logger_app.outcome", outcome)
-        metrics.worker_events.add(1, {"event": label, "outcome": outcome})
+        metrics.worker_events.add(1, {"event": label, "outcome": outcome, **metrics.traffic()})
 
     def _apply_while_available(self, event: Event, fields: Mapping[str, object]) -> str:
         """Apply the event; while DynamoDB is unavailable, wait and try again, backing off.

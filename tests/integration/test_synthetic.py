@@ -11,12 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from logger_app import local_issuer, synthetic
+from logger_app import local_issuer, metrics, synthetic
 from logger_app.auth import SYNTHETIC_ATTRIBUTE
 from logger_app.events import Event
 from logger_app.settings import Settings
 from logger_app.worker import Worker
-from tests.integration.conftest import AppFactory, Logs, settle
+from tests.integration.conftest import AppFactory, Counters, Logs, settle
 from tests.support import ALL_SCOPES, ISSUER_DIR
 
 
@@ -98,3 +98,68 @@ def test_an_event_from_the_outbox_keeps_its_mark() -> None:
         event = Event("patient.signed_up", {"patient_id": "p"})
     assert Event.from_json(event.to_json()).synthetic is True
     assert Event.from_json(Event("patient.signed_up", {}).to_json()).synthetic is False
+
+
+def test_synthetic_traffic_is_counted_apart_from_patients(
+    client: TestClient, worker: Worker, counters: Counters
+) -> None:
+    def count(name: str, traffic: str, **attributes: str) -> float:
+        return counters.value(name, traffic=traffic, **attributes)
+
+    before = {
+        traffic: (
+            count("logger_app.signups", traffic, outcome="created"),
+            count("logger_app.records", traffic, outcome="created"),
+            count("logger_app.worker_events", traffic, outcome="processed"),
+        )
+        for traffic in synthetic.TRAFFIC
+    }
+    patient_id = client.post("/v1/signups", json=_new_patient(), headers=_verify_headers()).json()[
+        "patient_id"
+    ]
+    record = {"patient_id": patient_id, "doctor_id": "verify-doctor", "kind": "note"}
+    assert client.post("/v1/records", json=record, headers=_verify_headers()).status_code == 201
+    settle(client)
+    assert worker.poll_once() == 2
+
+    after = {
+        traffic: (
+            count("logger_app.signups", traffic, outcome="created"),
+            count("logger_app.records", traffic, outcome="created"),
+            count("logger_app.worker_events", traffic, outcome="processed"),
+        )
+        for traffic in synthetic.TRAFFIC
+    }
+    moved = {t: tuple(a - b for a, b in zip(after[t], before[t], strict=True)) for t in after}
+    assert moved == {"synthetic": (1, 1, 2), "patient": (0, 0, 0)}
+
+
+def test_the_http_histogram_tells_synthetic_requests_from_patients(
+    client: TestClient, counters: Counters
+) -> None:
+    # The tests' process runs the instrumentation's default (old) HTTP conventions, whose
+    # histogram is http.server.duration; production's stable one has the same attribute
+    # (tests/unit/test_traffic_meter.py).
+    name = "http.server.duration"
+
+    def count(traffic: str) -> float:
+        attributes = {"http.target": "/v1/records/{id}", "logger_app.traffic": traffic}
+        return counters.value(name, **attributes)
+
+    before = count("synthetic"), count("patient")
+    client.get(f"/v1/records/{uuid.uuid4()}", headers=_verify_headers())
+    client.get(f"/v1/records/{uuid.uuid4()}")
+    client.get(f"/v1/records/{uuid.uuid4()}")
+    assert (count("synthetic") - before[0], count("patient") - before[1]) == (1, 2)
+    # Bounded: only the two values, never a client id.
+    values = {a.get("logger_app.traffic") for a in counters.attribute_sets(name)}
+    assert values == {"synthetic", "patient"}
+
+
+def test_every_patient_facing_counter_starts_at_zero_for_both_kinds_of_traffic(
+    client: TestClient, counters: Counters
+) -> None:
+    metrics.start_counting_events()
+    for name in ("logger_app.signups", "logger_app.records", "logger_app.worker_events"):
+        sets = counters.attribute_sets(name)
+        assert {a.get("traffic") for a in sets} == {"synthetic", "patient"}, name
