@@ -4,7 +4,8 @@ A record is bound to its patient inside the write's one transaction, by conditio
 read before it: the patient must have signed up (a condition check on the patient item), and
 every item of an interaction belongs to the patient of its first item (an owner item per
 interaction in the patients table, ``interaction#<id>``, written with the interaction's first
-item and, for each later item, only if its patient is the same).
+item and, for each later item, only if its patient is the same). A synthetic request's record
+and owner item expire (``expires_at``); a patient's never do.
 """
 
 import logging
@@ -12,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from logger_app import audit, idempotency, metrics, transactions
+from logger_app import audit, idempotency, metrics, synthetic, transactions
 from logger_app.aws import AwsClients, AwsUnavailableError
 from logger_app.clock import utc_now
 from logger_app.events import Event
@@ -125,6 +126,7 @@ class RecordService:
                     "Item": {
                         **_to_item(record),
                         "audit": audit.stored_record(audit.RECORD_CREATE, client_id, request_id),
+                        **synthetic.expiry(),
                     },
                     "ConditionExpression": "attribute_not_exists(id)",
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
@@ -133,7 +135,11 @@ class RecordService:
             {
                 "Put": {
                     "TableName": self._patients_table,
-                    "Item": {"pk": {"S": f"interaction#{record.id}"}, "patient_id": patient_id},
+                    "Item": {
+                        "pk": {"S": f"interaction#{record.id}"},
+                        "patient_id": patient_id,
+                        **synthetic.expiry(),
+                    },
                     "ConditionExpression": "attribute_not_exists(pk) OR patient_id = :patient",
                     "ExpressionAttributeValues": {":patient": patient_id},
                 }

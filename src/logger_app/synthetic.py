@@ -13,6 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 # Set (true) on the spans of synthetic requests and of the worker's handling of their events.
 SPAN_ATTRIBUTE = "logger_app.synthetic"
@@ -73,3 +77,9 @@ def marked(synthetic: bool) -> Iterator[None]:
 def expires_at(now: float | None = None) -> str:
     """When a synthetic item expires, as DynamoDB's TTL reads it (epoch seconds)."""
     return str(int(now if now is not None else time.time()) + TTL_SECONDS)
+
+
+def expiry() -> dict[str, "AttributeValueTypeDef"]:
+    """The TTL attribute an item written by the work in hand carries: synthetic items expire, a
+    patient's never do."""
+    return {EXPIRES_AT: {"N": expires_at()}} if is_synthetic() else {}

@@ -3,10 +3,12 @@
 every log line they and their events make, on their counters, and in what they store (which
 expires)."""
 
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+import boto3
 import pytest
 from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -15,6 +17,7 @@ from logger_app import local_issuer, metrics, synthetic
 from logger_app.auth import SYNTHETIC_ATTRIBUTE
 from logger_app.events import Event
 from logger_app.settings import Settings
+from logger_app.signups import email_key
 from logger_app.worker import Worker
 from tests.integration.conftest import AppFactory, Counters, Logs, settle
 from tests.support import ALL_SCOPES, ISSUER_DIR
@@ -163,3 +166,55 @@ def test_every_patient_facing_counter_starts_at_zero_for_both_kinds_of_traffic(
     for name in ("logger_app.signups", "logger_app.records", "logger_app.worker_events"):
         sets = counters.attribute_sets(name)
         assert {a.get("traffic") for a in sets} == {"synthetic", "patient"}, name
+
+
+def _item(table: str, key: dict[str, str]) -> dict[str, Any]:
+    item: dict[str, Any] = boto3.client("dynamodb").get_item(
+        TableName=table, Key={name: {"S": value} for name, value in key.items()}
+    )["Item"]
+    return item
+
+
+def _journey(client: TestClient, headers: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """A sign-up, a record and the worker's effects; every item they stored, by name."""
+    patient = _new_patient()
+    signup = client.post("/v1/signups", json=patient, headers=headers)
+    assert signup.status_code == 201, signup.text
+    patient_id = signup.json()["patient_id"]
+    doctor = f"dr-{uuid.uuid4().hex[:8]}"
+    body = {"patient_id": patient_id, "doctor_id": doctor, "kind": "note"}
+    record = client.post("/v1/records", json=body, headers=headers).json()
+    settle(client)
+    worker = Worker(Settings(worker_wait_seconds=0, worker_retry_delay_seconds=0))
+    assert worker.poll_once() == 2
+    patients = "logger-app-patients"
+    return {
+        "patient": _item(patients, {"pk": f"patient#{patient_id}"}),
+        "email guard": _item(patients, {"pk": email_key(patient["email"])}),
+        "record": _item(
+            "logger-app-records", {"id": record["id"], "timestamp": record["timestamp"]}
+        ),
+        "interaction owner": _item(patients, {"pk": f"interaction#{record['id']}"}),
+        "doctor counts": _item(patients, {"pk": f"doctor#{doctor}"}),
+    }
+
+
+def test_what_a_synthetic_journey_stores_expires_within_a_day(client: TestClient) -> None:
+    started = time.time()
+    items = _journey(client, _verify_headers())
+    expiries = {name: int(item["expires_at"]["N"]) for name, item in items.items()}
+    day = synthetic.TTL_SECONDS
+    assert all(started + day - 5 <= at <= time.time() + day for at in expiries.values()), expiries
+    assert sorted(expiries) == sorted(items)  # every one of them
+    # DynamoDB removes them: each table's TTL is on that attribute.
+    dynamodb = boto3.client("dynamodb")
+    for table in ("logger-app-patients", "logger-app-records"):
+        ttl = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+        assert (ttl["TimeToLiveStatus"], ttl.get("AttributeName")) == ("ENABLED", "expires_at")
+
+
+def test_what_a_patients_journey_stores_never_expires(client: TestClient) -> None:
+    items = _journey(client, {})
+    assert {name: "expires_at" in item for name, item in items.items()} == dict.fromkeys(
+        items, False
+    )
