@@ -1,8 +1,9 @@
 """The service's own counters and gauges: business events for the dashboards, in one place.
 
 Attributes stay low-cardinality (outcome, kind, event type): never ids, emails or paths. The
-patient-facing counters (sign-ups, records, worker events) also carry ``traffic`` (patient or
-synthetic: ``logger-app verify``'s journey), which the staff views leave out.
+patient-facing counters (sign-ups, records, record reads, worker events) also carry
+``traffic`` (patient or synthetic: ``logger-app verify``'s journey), which the staff views
+leave out.
 Names carry no ``_total``; the Prometheus exporters add it.
 
 Every counter series is recorded at zero when the process starts (``start_counting``): a series
@@ -94,7 +95,7 @@ def start_counting_requests() -> None:
         records,
         _by_traffic({"kind": k, "outcome": o} for k in RECORD_KINDS for o in RECORD_OUTCOMES),
     )
-    _zero(record_lookups, ({"outcome": o} for o in LOOKUP_OUTCOMES))
+    _zero(record_lookups, _by_traffic({"outcome": o} for o in LOOKUP_OUTCOMES))
     _zero(
         queue_publishes, ({"event": e, "outcome": o} for e in EVENT_TYPES for o in PUBLISH_OUTCOMES)
     )

@@ -208,10 +208,10 @@ class RecordService:
 
     def _found(self, item: "dict[str, AttributeValueTypeDef] | None", detail: str) -> Record:
         if item is None:
-            metrics.record_lookups.add(1, {"outcome": "not_found"})
+            metrics.record_lookups.add(1, {"outcome": "not_found", **metrics.traffic()})
             logger.info("record not found", extra={"event": "record.not_found"})
             raise Problem(404, "record-not-found", "Record not found", detail)
-        metrics.record_lookups.add(1, {"outcome": "found"})
+        metrics.record_lookups.add(1, {"outcome": "found", **metrics.traffic()})
         return _from_item(item)
 
 

@@ -163,7 +163,8 @@ def test_every_patient_facing_counter_starts_at_zero_for_both_kinds_of_traffic(
     client: TestClient, counters: Counters
 ) -> None:
     metrics.start_counting_events()
-    for name in ("logger_app.signups", "logger_app.records", "logger_app.worker_events"):
+    names = ("signups", "records", "record_lookups", "worker_events")
+    for name in (f"logger_app.{n}" for n in names):
         sets = counters.attribute_sets(name)
         assert {a.get("traffic") for a in sets} == {"synthetic", "patient"}, name
 
