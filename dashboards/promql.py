@@ -1,7 +1,7 @@
 """PromQL building blocks over the service's metrics (README, "Telemetry")."""
 
 from dashboards.panels import PROM_SCOPE, STALE_AFTER_SECONDS
-from dashboards.semconv import REQUEST_BUCKETS, STATUS
+from dashboards.semconv import REQUEST_BUCKETS, REQUESTS, STATUS
 
 SIGNUPS = "logger_app_signups_total"
 RECORDS = "logger_app_records_total"
@@ -15,9 +15,23 @@ AWS_CALLS = "logger_app_aws_call_duration_seconds_count"
 AWS_CALL_BUCKETS = "logger_app_aws_call_duration_seconds_bucket"
 
 
+# logger-app verify's synthetic journey is no patient's: every panel leaves it out, by the
+# label each series that counts requests carries (docs/telemetry.md). `!=` also keeps the
+# series written before the label existed.
+NOT_SYNTHETIC = {
+    SIGNUPS: 'traffic!="synthetic"',
+    RECORDS: 'traffic!="synthetic"',
+    LOOKUPS: 'traffic!="synthetic"',
+    WORKER_EVENTS: 'traffic!="synthetic"',
+    REQUESTS: 'logger_app_traffic!="synthetic"',
+    REQUEST_BUCKETS: 'logger_app_traffic!="synthetic"',
+}
+
+
 def selector(metric: str, matchers: str = "") -> str:
-    """`metric{<environment and service>, matchers}`."""
-    return f"{metric}{{{PROM_SCOPE}{', ' + matchers if matchers else ''}}}"
+    """`metric{<environment and service>, matchers}`, without synthetic traffic."""
+    extra = ", ".join(m for m in (matchers, NOT_SYNTHETIC.get(metric, "")) if m)
+    return f"{metric}{{{PROM_SCOPE}{', ' + extra if extra else ''}}}"
 
 
 # Every API and worker process exports, each interval, the time of that export.

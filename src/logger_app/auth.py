@@ -37,7 +37,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from opentelemetry import trace
 from starlette.routing import BaseRoute
 
-from logger_app import audit, local_issuer
+from logger_app import audit, local_issuer, synthetic
 from logger_app.problems import Problem
 from logger_app.settings import Settings
 
@@ -59,7 +59,7 @@ ACTIONS = {
 # The span attribute carrying the caller: the only part of a token that leaves this module.
 CLIENT_ID_ATTRIBUTE = "logger_app.client_id"
 # Set (true) on the spans of synthetic requests, `logger-app verify`'s, which count as no patient.
-SYNTHETIC_ATTRIBUTE = "logger_app.synthetic"
+SYNTHETIC_ATTRIBUTE = synthetic.SPAN_ATTRIBUTE
 
 
 @dataclass(frozen=True)
@@ -372,9 +372,10 @@ class Requires:
         audit.entry(request).client_id = client_id
         span = trace.get_current_span()
         span.set_attribute(CLIENT_ID_ATTRIBUTE, client_id)
-        synthetic = client_id in authenticator.synthetic_client_ids
-        if synthetic:
+        is_synthetic = client_id in authenticator.synthetic_client_ids
+        if is_synthetic:
             span.set_attribute(SYNTHETIC_ATTRIBUTE, True)
+            synthetic.mark()
         if self.scope not in scopes:
             raise Problem(
                 403,
@@ -387,7 +388,7 @@ class Requires:
                 },
                 extra={"scope": self.scope},
             )
-        return Caller(client_id, scopes, synthetic)
+        return Caller(client_id, scopes, is_synthetic)
 
 
 def requires(scope: str) -> Requires:

@@ -26,7 +26,8 @@ def bootstrap(settings: Settings, endpoint_url: str | None = None) -> str:
     )
     _create_table(dynamodb, settings.patients_table, key=[("pk", "HASH")])
     _create_table(dynamodb, settings.outbox_table, key=[("pk", "HASH"), ("sk", "RANGE")])
-    for table in (settings.patients_table, settings.outbox_table):
+    tables = (settings.records_table, settings.patients_table, settings.outbox_table)
+    for table in tables:
         _expire_items(dynamodb, table)
 
     dead_letters = sqs.create_queue(QueueName=settings.dead_letter_queue_name)["QueueUrl"]
@@ -65,7 +66,8 @@ def _create_table(
 
 
 def _expire_items(dynamodb: "DynamoDBClient", table: str) -> None:
-    """Idempotency keys and processed-event markers carry ``expires_at`` (epoch seconds)."""
+    """Idempotency keys, processed-event markers and what synthetic requests store (records
+    included) carry ``expires_at`` (epoch seconds)."""
     try:
         dynamodb.update_time_to_live(
             TableName=table,

@@ -6,14 +6,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from logger_app import synthetic as synthetic_work
 from logger_app.clock import utc_now
 from logger_app.tracing import trace_context_headers
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
 
+# The message attribute present ("true") on the events of synthetic requests.
+SYNTHETIC_ATTRIBUTE = "synthetic"
 # The message attributes that describe the event; the others carry its trace context.
-EVENT_ATTRIBUTES = frozenset({"event_type", "event_id"})
+EVENT_ATTRIBUTES = frozenset({"event_type", "event_id", SYNTHETIC_ATTRIBUTE})
 
 
 class MalformedEventError(ValueError):
@@ -25,7 +28,8 @@ class Event:
     """An event with the trace context of the code that created it.
 
     The context is captured at creation, inside the request, so an event published later
-    (from the outbox, after a restart) still continues the request's trace.
+    (from the outbox, after a restart) still continues the request's trace; so is whether the
+    request was synthetic, for the worker to mark what it does with the event.
     """
 
     type: str
@@ -33,6 +37,7 @@ class Event:
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     occurred_at: str = field(default_factory=utc_now)
     trace_context: Mapping[str, str] = field(default_factory=trace_context_headers)
+    synthetic: bool = field(default_factory=synthetic_work.is_synthetic)
 
     def body(self) -> str:
         return json.dumps(
@@ -41,8 +46,10 @@ class Event:
         )
 
     def message_attributes(self) -> dict[str, "MessageAttributeValueTypeDef"]:
-        # SQS allows 10 attributes: event_type, event_id and 2-3 propagation headers.
+        # SQS allows 10 attributes: event_type, event_id, synthetic and 2-3 propagation headers.
         values = {"event_type": self.type, "event_id": self.id, **self.trace_context}
+        if self.synthetic:
+            values[SYNTHETIC_ATTRIBUTE] = "true"
         return {
             name: {"DataType": "String", "StringValue": value} for name, value in values.items()
         }
@@ -72,11 +79,15 @@ class Event:
             id=fields["id"],
             occurred_at=fields["occurred_at"],
             trace_context={k: v for k, v in attributes.items() if k not in EVENT_ATTRIBUTES},
+            synthetic=is_synthetic_message(attributes),
         )
 
     def to_json(self) -> str:
         """Everything needed to publish it again, as stored in the outbox."""
-        return json.dumps({**json.loads(self.body()), "trace_context": self.trace_context})
+        stored = {**json.loads(self.body()), "trace_context": self.trace_context}
+        if self.synthetic:
+            stored["synthetic"] = True
+        return json.dumps(stored)
 
     @classmethod
     def from_json(cls, text: str) -> "Event":
@@ -87,4 +98,10 @@ class Event:
             id=stored["id"],
             occurred_at=stored["occurred_at"],
             trace_context=stored.get("trace_context", {}),
+            synthetic=stored.get("synthetic") is True,
         )
+
+
+def is_synthetic_message(attributes: Mapping[str, str]) -> bool:
+    """Whether an SQS message's attributes (as strings) mark a synthetic request's event."""
+    return attributes.get(SYNTHETIC_ATTRIBUTE) == "true"

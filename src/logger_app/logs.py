@@ -9,6 +9,7 @@ from typing import Any
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
+from logger_app import synthetic
 from logger_app.settings import Settings
 from logger_app.tracing import current_span_id, current_trace_id
 
@@ -39,6 +40,8 @@ class ServiceJsonFormatter(JsonFormatter):
         log_data["environment"] = self._environment
         log_data["trace_id"] = current_trace_id()
         log_data["span_id"] = current_span_id()
+        if synthetic.is_synthetic():  # logger-app verify's: staff views leave these lines out
+            log_data["synthetic"] = True
         super().add_fields(log_data, record, message_dict)
 
 

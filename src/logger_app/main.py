@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
+from opentelemetry import metrics as otel_metrics
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from logger_app import metrics
@@ -28,7 +29,8 @@ from logger_app.services import Services
 from logger_app.settings import Settings, get_settings
 from logger_app.trace_response import TraceResponse
 from logger_app.trace_sampling import keep_failed_traces
-from logger_app.tracing import NO_HEADERS, redact_query_string
+from logger_app.tracing import NO_HEADERS, server_request_hook
+from logger_app.traffic_meter import TrafficMeterProvider
 
 logger = logging.getLogger(__name__)
 
@@ -88,14 +90,16 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], str] = u
     # (OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=fastapi) because only here can it leave out the
     # per-message `http send` / `http receive` spans: half the spans of a trace, costing CPU on
     # every request and telling a reader nothing. The server span and its metrics stay, with
-    # neither the query string nor any header (tracing.py).
+    # neither the query string nor any header (tracing.py); its duration histogram is labelled
+    # by traffic (traffic_meter.py), for the SLOs to leave synthetic requests out.
     FastAPIInstrumentor.instrument_app(
         app,
         excluded_urls=",".join(path.lstrip("/") for path in health.HEALTH_PATHS),
         exclude_spans=["receive", "send"],
-        server_request_hook=redact_query_string,
+        server_request_hook=server_request_hook,
         http_capture_headers_server_request=NO_HEADERS,
         http_capture_headers_server_response=NO_HEADERS,
+        meter_provider=TrafficMeterProvider(otel_metrics.get_meter_provider()),
     )
     return app
 

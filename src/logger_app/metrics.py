@@ -1,6 +1,9 @@
 """The service's own counters and gauges: business events for the dashboards, in one place.
 
-Attributes stay low-cardinality (outcome, kind, event type): never ids, emails or paths.
+Attributes stay low-cardinality (outcome, kind, event type): never ids, emails or paths. The
+patient-facing counters (sign-ups, records, record reads, worker events) also carry
+``traffic`` (patient or synthetic: ``logger-app verify``'s journey), which the staff views
+leave out.
 Names carry no ``_total``; the Prometheus exporters add it.
 
 Every counter series is recorded at zero when the process starts (``start_counting``): a series
@@ -13,6 +16,8 @@ from collections.abc import Callable, Iterable, Mapping
 
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
+
+from logger_app import synthetic
 
 _meter = metrics.get_meter("logger_app")
 
@@ -71,11 +76,27 @@ def _zero(counter: metrics.Counter, attribute_sets: Iterable[Mapping[str, str]])
         counter.add(0, dict(attributes))
 
 
+def _by_traffic(attribute_sets: Iterable[Mapping[str, str]]) -> Iterable[Mapping[str, str]]:
+    return (
+        {**attributes, synthetic.TRAFFIC_ATTRIBUTE: traffic}
+        for attributes in attribute_sets
+        for traffic in synthetic.TRAFFIC
+    )
+
+
+def traffic() -> dict[str, str]:
+    """The ``traffic`` attribute of the work in hand, for the patient-facing counters."""
+    return {synthetic.TRAFFIC_ATTRIBUTE: synthetic.traffic()}
+
+
 def start_counting_requests() -> None:
     """The API process's counters, each known attribute set at zero."""
-    _zero(signups, ({"outcome": o} for o in SIGNUP_OUTCOMES))
-    _zero(records, ({"kind": k, "outcome": o} for k in RECORD_KINDS for o in RECORD_OUTCOMES))
-    _zero(record_lookups, ({"outcome": o} for o in LOOKUP_OUTCOMES))
+    _zero(signups, _by_traffic({"outcome": o} for o in SIGNUP_OUTCOMES))
+    _zero(
+        records,
+        _by_traffic({"kind": k, "outcome": o} for k in RECORD_KINDS for o in RECORD_OUTCOMES),
+    )
+    _zero(record_lookups, _by_traffic({"outcome": o} for o in LOOKUP_OUTCOMES))
     _zero(
         queue_publishes, ({"event": e, "outcome": o} for e in EVENT_TYPES for o in PUBLISH_OUTCOMES)
     )
@@ -83,8 +104,13 @@ def start_counting_requests() -> None:
 
 def start_counting_events() -> None:
     """The worker process's counters, each known attribute set at zero."""
-    _zero(worker_events, ({"event": e, "outcome": o} for e in EVENT_TYPES for o in WORKER_OUTCOMES))
-    _zero(worker_events, ({"event": UNKNOWN_EVENT, "outcome": o} for o in WORKER_FAILURES))
+    _zero(
+        worker_events,
+        _by_traffic({"event": e, "outcome": o} for e in EVENT_TYPES for o in WORKER_OUTCOMES),
+    )
+    _zero(
+        worker_events, _by_traffic({"event": UNKNOWN_EVENT, "outcome": o} for o in WORKER_FAILURES)
+    )
 
 
 def observe(

@@ -21,7 +21,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from logger_app import metrics
+from logger_app import metrics, synthetic
 from logger_app.aws import AwsClients, AwsPermanentError, AwsUnavailableError, error_code
 from logger_app.batching import Batches
 from logger_app.clock import seconds_ago
@@ -118,13 +118,14 @@ class EventPublisher:
         for item, refusal in await self._publish(batch):
             # Counted and logged once per event, here; the drain's retries are not.
             metrics.queue_publishes.add(1, {"event": item.event.type, "outcome": "failed"})
-            _log_refusal(
-                refusal,
-                "event not published yet; kept in the outbox",
-                event="event.publish_failed",
-                event_type=item.event.type,
-                event_id=item.event.id,
-            )
+            with synthetic.marked(item.event.synthetic):
+                _log_refusal(
+                    refusal,
+                    "event not published yet; kept in the outbox",
+                    event="event.publish_failed",
+                    event_type=item.event.type,
+                    event_id=item.event.id,
+                )
 
     async def _publish(self, batch: Sequence[_Submitted]) -> list[tuple[_Submitted, Refusal]]:
         """Send one batch and queue what SQS accepted for removal; return the rest."""
@@ -140,6 +141,7 @@ class EventPublisher:
                     "messaging.destination.name": self._queue_name,
                     "messaging.batch.message_count": len(batch),
                     "logger_app.event_type": item.event.type,
+                    **({synthetic.SPAN_ATTRIBUTE: True} if item.event.synthetic else {}),
                 },
             )
             for item in batch

@@ -4,7 +4,8 @@ A record is bound to its patient inside the write's one transaction, by conditio
 read before it: the patient must have signed up (a condition check on the patient item), and
 every item of an interaction belongs to the patient of its first item (an owner item per
 interaction in the patients table, ``interaction#<id>``, written with the interaction's first
-item and, for each later item, only if its patient is the same).
+item and, for each later item, only if its patient is the same). A synthetic request's record
+and owner item expire (``expires_at``); a patient's never do.
 """
 
 import logging
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from logger_app import audit, idempotency, metrics, transactions
+from logger_app import audit, idempotency, metrics, synthetic, transactions
 from logger_app.aws import AwsClients
 from logger_app.clock import utc_now
 from logger_app.events import Event
@@ -70,7 +71,9 @@ class RecordService:
                 outcome = _PROBLEM_OUTCOMES.get(problem.slug, "rejected")
             raise
         finally:
-            metrics.records.add(1, {"kind": request.kind.value, "outcome": outcome})
+            metrics.records.add(
+                1, {"kind": request.kind.value, "outcome": outcome, **metrics.traffic()}
+            )
 
     async def _create(
         self, request: RecordRequest, client_id: str, key: str | None
@@ -131,6 +134,7 @@ class RecordService:
                     "Item": {
                         **_to_item(record),
                         "audit": audit.stored_record(audit.RECORD_CREATE, client_id, request_id),
+                        **synthetic.expiry(),
                     },
                     "ConditionExpression": "attribute_not_exists(id)",
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
@@ -139,7 +143,11 @@ class RecordService:
             {
                 "Put": {
                     "TableName": self._patients_table,
-                    "Item": {"pk": {"S": f"interaction#{record.id}"}, "patient_id": patient_id},
+                    "Item": {
+                        "pk": {"S": f"interaction#{record.id}"},
+                        "patient_id": patient_id,
+                        **synthetic.expiry(),
+                    },
                     "ConditionExpression": "attribute_not_exists(pk) OR patient_id = :patient",
                     "ExpressionAttributeValues": {":patient": patient_id},
                 }
@@ -216,10 +224,10 @@ class RecordService:
 
     def _found(self, item: "dict[str, AttributeValueTypeDef] | None", detail: str) -> Record:
         if item is None:
-            metrics.record_lookups.add(1, {"outcome": "not_found"})
+            metrics.record_lookups.add(1, {"outcome": "not_found", **metrics.traffic()})
             logger.info("record not found", extra={"event": "record.not_found"})
             raise Problem(404, "record-not-found", "Record not found", detail)
-        metrics.record_lookups.add(1, {"outcome": "found"})
+        metrics.record_lookups.add(1, {"outcome": "found", **metrics.traffic()})
         return _from_item(item)
 
 

@@ -1,6 +1,7 @@
 """Patient sign-ups: one DynamoDB transaction writes the patient (with its audit record), a guard
 on the email, the event's outbox entry and the idempotency key together, so neither a duplicate
-email nor a replay can create a second patient.
+email nor a replay can create a second patient. A synthetic sign-up's patient and guard expire
+(``expires_at``), so verify's made-up patients do not stay.
 """
 
 import hashlib
@@ -10,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from logger_app import audit, idempotency, metrics, transactions
+from logger_app import audit, idempotency, metrics, synthetic, transactions
 from logger_app.aws import AwsClients
 from logger_app.clock import utc_now
 from logger_app.events import Event
@@ -76,7 +77,7 @@ class SignupService:
             outcome = _PROBLEM_OUTCOMES.get(problem.slug, outcome)
             raise
         finally:
-            metrics.signups.add(1, {"outcome": outcome})
+            metrics.signups.add(1, {"outcome": outcome, **metrics.traffic()})
 
     async def _sign_up(
         self, request: SignupRequest, client_id: str, key: str | None
@@ -96,10 +97,15 @@ class SignupService:
                     "full_name": {"S": request.full_name},
                     "created_at": {"S": response.created_at},
                     "audit": audit.stored_record(audit.SIGN_UP, client_id, request_id),
+                    **synthetic.expiry(),
                 }
             ),
             self._put_new(
-                {"pk": {"S": email_key(request.email)}, "patient_id": {"S": str(patient_id)}}
+                {
+                    "pk": {"S": email_key(request.email)},
+                    "patient_id": {"S": str(patient_id)},
+                    **synthetic.expiry(),
+                }
             ),
             self._outbox.put(event),
         ]

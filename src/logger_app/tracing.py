@@ -8,6 +8,8 @@ from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import format_span_id, format_trace_id
 
+from logger_app import synthetic
+
 
 def current_trace_id() -> str:
     """The active trace id as 32 hex digits, or "" outside a recorded span."""
@@ -64,3 +66,10 @@ def redact_query_string(span: trace.Span, scope: Mapping[str, Any]) -> None:
             for form in forms:
                 value = value.replace(form, "?" + REDACTED)
             span.set_attribute(name, value)
+
+
+def server_request_hook(span: trace.Span, scope: Mapping[str, Any]) -> None:
+    """The server span's request hook: the request's synthetic mark starts unset, and the query
+    string is redacted."""
+    synthetic.begin_request()
+    redact_query_string(span, scope)

@@ -32,7 +32,7 @@ from botocore.exceptions import ClientError
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from logger_app import metrics
+from logger_app import metrics, synthetic
 from logger_app.aws import (
     AwsPermanentError,
     AwsUnavailableError,
@@ -44,7 +44,7 @@ from logger_app.aws import (
     require_region_and_credentials,
 )
 from logger_app.clock import utc_now
-from logger_app.events import Event, MalformedEventError
+from logger_app.events import Event, MalformedEventError, is_synthetic_message
 from logger_app.logs import configure_logging
 from logger_app.schemas import RecordKind
 from logger_app.settings import Settings, get_settings
@@ -52,7 +52,7 @@ from logger_app.tracing import untraced
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
@@ -112,14 +112,21 @@ def default_effects(settings: Settings) -> dict[str, Effect]:
     def count_doctor_interaction(data: Mapping[str, str]) -> list["TransactWriteItemTypeDef"]:
         if data["kind"] not in RECORD_KINDS:
             raise PoisonEventError("unknown record kind")
+        expression = "ADD #kind :one"
+        names = {"#kind": data["kind"]}
+        values: dict[str, AttributeValueTypeDef] = {":one": {"N": "1"}}
+        if synthetic.is_synthetic():  # a made-up doctor's counts expire with its records
+            expression += " SET #expires = :expires"
+            names["#expires"] = synthetic.EXPIRES_AT
+            values[":expires"] = {"N": synthetic.expires_at()}
         return [
             {
                 "Update": {
                     "TableName": table,
                     "Key": {"pk": {"S": "doctor#" + data["doctor_id"]}},
-                    "UpdateExpression": "ADD #kind :one",
-                    "ExpressionAttributeNames": {"#kind": data["kind"]},
-                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    "UpdateExpression": expression,
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": values,
                 }
             }
         ]
@@ -267,11 +274,16 @@ class Worker:
     def handle(self, message: "MessageTypeDef") -> None:
         """Handle one message. Whatever goes wrong with it is its own: logged, counted and
         returned to the queue. Only StoppedError (asked to stop while DynamoDB is unavailable)
-        leaves, for the batch to go back."""
+        leaves, for the batch to go back. A synthetic request's event is handled as synthetic:
+        its lines, span and count say so, and what its effect stores expires."""
         attributes = {
             name: value.get("StringValue", "")
             for name, value in message.get("MessageAttributes", {}).items()
         }
+        with synthetic.marked(is_synthetic_message(attributes)):
+            self._handle(message, attributes)
+
+    def _handle(self, message: "MessageTypeDef", attributes: Mapping[str, str]) -> None:
         label = event_label(attributes.get("event_type"))
         receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
         fields: dict[str, object] = {
@@ -293,6 +305,8 @@ class Worker:
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
+            if synthetic.is_synthetic():
+                span.set_attribute(synthetic.SPAN_ATTRIBUTE, True)
             try:
                 event = Event.from_message(message.get("Body", ""), attributes)
                 fields["event_id"] = event.id
@@ -305,7 +319,7 @@ class Worker:
             else:
                 self._delete(message, fields)
             span.set_attribute("logger_app.outcome", outcome)
-        metrics.worker_events.add(1, {"event": label, "outcome": outcome})
+        metrics.worker_events.add(1, {"event": label, "outcome": outcome, **metrics.traffic()})
 
     def _apply_while_available(self, event: Event, fields: Mapping[str, object]) -> str:
         """Apply the event; while DynamoDB is unavailable, wait and try again, backing off.
