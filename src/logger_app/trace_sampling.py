@@ -5,7 +5,8 @@ BENCHMARKS.md). Head sampling would save it but decides before the outcome is kn
 would lose failures. Here every span is still recorded; what changes is which traces reach the
 export processor: a trace is held in memory until its local root span (the request's server
 span) ends, then passed on whole if any of its spans has an error status (a 5xx answer, an
-exception, an AWS call that failed for good), or while the budget of successful traces per
+exception, an AWS call that failed for good), if it is synthetic (`logger-app verify`'s journey,
+marked on its root), or while the budget of successful traces per
 second lasts, and dropped otherwise.
 """
 
@@ -24,6 +25,8 @@ from opentelemetry.sdk.trace import (
     TracerProvider,
 )
 from opentelemetry.trace import StatusCode
+
+from logger_app.synthetic import SPAN_ATTRIBUTE as SYNTHETIC
 
 # Traces whose root has not ended yet; past this the oldest is passed on whole (kept), so a
 # root that never ends cannot make the process hold spans without bound.
@@ -58,6 +61,11 @@ def failed(span: ReadableSpan) -> bool:
     return span.status.status_code is StatusCode.ERROR
 
 
+def synthetic(span: ReadableSpan) -> bool:
+    """`logger-app verify` looks for its journey's traces: they never wait for the budget."""
+    return bool((span.attributes or {}).get(SYNTHETIC))
+
+
 def is_local_root(span: ReadableSpan) -> bool:
     return span.parent is None or span.parent.is_remote
 
@@ -85,7 +93,12 @@ class KeepFailedTraces(SpanProcessor):
         with self._lock:
             if is_local_root(span):
                 held = self._pending.pop(trace_id, [])
-                keep = failed(span) or any(failed(s) for s in held) or self.budget.take()
+                keep = (
+                    failed(span)
+                    or synthetic(span)
+                    or any(failed(s) for s in held)
+                    or self.budget.take()
+                )
                 self._decided[trace_id] = keep
                 if len(self._decided) > MAX_DECIDED_TRACES:
                     self._decided.popitem(last=False)

@@ -40,9 +40,13 @@ def tracer_with(
     return provider.get_tracer("test")
 
 
-def request(tracer: Tracer, *, status: int = 200, client_error: bool = False) -> None:
+def request(
+    tracer: Tracer, *, status: int = 200, client_error: bool = False, synthetic: bool = False
+) -> None:
     """A server span with a DynamoDB client span inside, as a request's trace."""
     with tracer.start_as_current_span("GET /v1/records/{id}", kind=SpanKind.SERVER) as server:
+        if synthetic:
+            server.set_attribute("logger_app.synthetic", True)
         with tracer.start_as_current_span("DynamoDB.Query", kind=SpanKind.CLIENT) as call:
             if client_error:
                 call.set_status(Status(StatusCode.ERROR))
@@ -79,6 +83,16 @@ def test_with_no_budget_a_successful_trace_is_dropped(exported: InMemorySpanExpo
     request(tracer, status=404)
 
     assert exported.get_finished_spans() == ()
+
+
+def test_a_synthetic_trace_is_kept_with_no_budget(exported: InMemorySpanExporter) -> None:
+    # logger-app verify waits for its journey's traces: sampling must never drop them.
+    tracer = tracer_with(exported, per_second=0)
+
+    request(tracer, synthetic=True)
+    request(tracer)
+
+    assert names(exported.get_finished_spans()) == ["DynamoDB.Query", "GET /v1/records/{id}"]
 
 
 def test_successful_traces_are_kept_up_to_the_rate_in_bursts(

@@ -21,9 +21,10 @@ from tests.support import free_port, stop_process, wait_for_http
 REGION = "us-east-1"
 WORKSPACE = "ws-0123abcd-4567-89ef-0123-456789abcdef"
 SERIES = (
-    'logger_app_signups_total{outcome="created"}',
-    'logger_app_records_total{kind="note",outcome="created"}',
-    'logger_app_worker_events_total{event="patient.signed_up",outcome="processed"}',
+    'logger_app_signups_total{outcome="created",traffic="synthetic"}',
+    'logger_app_records_total{kind="note",outcome="created",traffic="synthetic"}',
+    # A patient's sign-up: it must not pass for the journey's.
+    'logger_app_signups_total{outcome="created",traffic="patient"}',
 )
 
 
@@ -147,14 +148,14 @@ def test_arrived_once_every_counter_of_the_journey_moved(amp: str, counters: Cou
 def test_a_counter_that_did_not_move_is_named(amp: str, counters: Counters) -> None:
     amp_sink = sink(amp)
     amp_sink.before()
-    counters.add(SERIES[0])
     counters.add(SERIES[1])
+    counters.add(SERIES[2])
     counters.wait_for_scrapes()
 
     missing = amp_sink.missing(journey())
 
     assert missing is not None
-    assert missing.startswith("the worker events counter has not moved (")
+    assert missing.startswith("the sign-ups counter has not moved (")
     assert "aps:RemoteWrite" in missing
 
 
@@ -165,7 +166,7 @@ def test_nothing_moved_before_the_export(amp: str, counters: Counters) -> None:
     missing = amp_sink.missing(journey())
 
     assert missing is not None
-    assert missing.startswith("the sign-ups, records, worker events counters have not moved")
+    assert missing.startswith("the sign-ups, records counters have not moved")
 
 
 def test_a_query_signed_for_another_region_is_refused(amp: str) -> None:
