@@ -234,5 +234,7 @@ def test_the_deploy_role_may_only_start_watch_and_read_the_verify_task(
 
 def test_the_deploy_role_names_nothing_of_the_service_stack(prod: LoggerAppStacks) -> None:
     """By name only: turning githubRepository off deletes the role, and no export with it."""
-    assert "Fn::ImportValue" not in str(_deploy_statements(prod))
+    granted = _deploy_statements(prod)
+    assert granted
+    assert "Fn::ImportValue" not in str(granted)
     assert "GitHubDeployRole" not in str(template(prod.service).to_json())
