@@ -3,7 +3,8 @@ the security groups.
 
 All security groups live here, with every rule between them, so the stacks that use them
 reference this stack only (no cycle between the service and the observability stacks):
-staff -> VPN -> ALB -> API tasks -> Loki <- Grafana <- VPN <- staff; worker tasks -> Loki.
+staff -> VPN -> ALB -> API tasks -> Loki <- Grafana <- VPN <- staff; worker tasks -> Loki;
+the verify task -> ALB and Loki.
 With grafanaCertificateArn staff reach Grafana only through its HTTPS load balancer:
 VPN -> Grafana ALB (443) -> Grafana. With publicApiCertificateArn: internet -> public API ALB
 (443, 80) -> API tasks.
@@ -132,6 +133,16 @@ class AccessStack(Stack):
         self.alb_security_group = group("LoadBalancerSecurityGroup", "Internal app ALB", False)
         self.app_security_group = group("AppSecurityGroup", "logger-app API tasks", False)
         self.worker_security_group = group("WorkerSecurityGroup", "logger-app worker tasks", False)
+        # `logger-app verify`'s one-off task (verify_task.py): the API, Loki and AWS APIs only.
+        self.verify_security_group = group(
+            "VerifyTaskSecurityGroup", "logger-app verify task (after each deploy)", False
+        )
+        CfnOutput(
+            self,
+            "VerifySecurityGroup",
+            value=self.verify_security_group.security_group_id,
+            description="Security group of the verify task",
+        )
         # Loki and Grafana call S3, EFS, AMP, X-Ray and CloudWatch: no useful egress bound.
         self.loki_security_group = group("LokiSecurityGroup", "Loki", True)
         self.grafana_security_group = group("GrafanaSecurityGroup", "Grafana", True)
@@ -170,6 +181,18 @@ class AccessStack(Stack):
             self.worker_security_group, self.loki_security_group, LOKI_PORT, "Worker logs to Loki"
         )
         allow(self.grafana_security_group, self.loki_security_group, LOKI_PORT, "Grafana to Loki")
+        allow(
+            self.verify_security_group,
+            self.alb_security_group,
+            self.alb_listener_port,
+            "Verify's synthetic journey to the API",
+        )
+        allow(
+            self.verify_security_group,
+            self.loki_security_group,
+            LOKI_PORT,
+            "Verify reads the journey's lines from Loki",
+        )
         if public_edge:
             public = self.public_api_load_balancer_security_group
             public.add_ingress_rule(
@@ -185,6 +208,11 @@ class AccessStack(Stack):
                 "The public API edge must accept any client address on 443 (and 80, which only "
                 "redirects to HTTPS); AWS WAF filters the requests in front of the API.",
             )
-        # DynamoDB, SQS, X-Ray, AMP, ECR and CloudWatch, through VPC endpoints or the NAT.
-        for tasks in (self.app_security_group, self.worker_security_group):
+        # DynamoDB, SQS, X-Ray, AMP, ECR and CloudWatch, through VPC endpoints or the NAT; for
+        # verify also Secrets Manager (its client secret) and the Cognito token endpoint.
+        for tasks in (
+            self.app_security_group,
+            self.worker_security_group,
+            self.verify_security_group,
+        ):
             tasks.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs over HTTPS")

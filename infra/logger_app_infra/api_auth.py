@@ -5,17 +5,23 @@ the API's scopes (Cognito writes them `logger-app/<scope>`, hence the API's scop
 each caller (the `apiClients` input) gets an app client that may only use the client
 credentials grant, with a secret Cognito generates and keeps. The API accepts tokens from this
 pool's issuer for these clients only.
+
+One more client is the deployment's own: `logger-app verify`'s (verify_task.py), accepted like
+the callers' and named synthetic to the API (LOGGER_APP_SYNTHETIC_CLIENT_IDS), so its journey
+never counts as a patient's. Its secret is copied into Secrets Manager for the verify task.
 """
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Fn, Stack
+from aws_cdk import CfnOutput, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from . import removal
 from .config import API_SCOPES, DeploymentConfig
-from .nag import suppress
+from .nag import explain_client_secret_reader, suppress
 
 RESOURCE_SERVER = "logger-app"
 # What the API strips from Cognito's scope names (LOGGER_APP_AUTH_SCOPE_PREFIX).
@@ -25,6 +31,9 @@ SCOPE_DESCRIPTIONS = {
     "records:write": "Create interaction records",
     "records:read": "Read interaction records",
 }
+# `logger-app verify`'s journey: a sign-up and a record, nothing read back through the API.
+VERIFY_CLIENT = "verify"
+VERIFY_SCOPES = ("signups:write", "records:write")
 NO_USERS = (
     "Machine-to-machine pool: no users exist and self sign-up is off; callers authenticate "
     "with an app client id and secret (client credentials), so {what} does not apply."
@@ -103,6 +112,7 @@ class ApiAuth(Construct):
                 description=f"App client id of the API caller {caller.name} "
                 f"(scopes: {' '.join(caller.scopes)}); its secret stays in Cognito",
             )
+        self._verify_client(config, scopes)
         CfnOutput(
             self,
             "TokenEndpoint",
@@ -120,14 +130,71 @@ class ApiAuth(Construct):
             ),
         )
 
+    def _verify_client(
+        self, config: DeploymentConfig, scopes: dict[str, cognito.ResourceServerScope]
+    ) -> None:
+        self.verify_client = self.user_pool.add_client(
+            "VerifyClient",
+            user_pool_client_name=f"logger-app-{config.environment}-{VERIFY_CLIENT}",
+            generate_secret=True,
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(client_credentials=True),
+                scopes=[
+                    cognito.OAuthScope.resource_server(self.resource_server, scopes[name])
+                    for name in VERIFY_SCOPES
+                ],
+            ),
+            prevent_user_existence_errors=True,
+        )
+        # Cognito generates the secret; a custom resource reads it at deploy (its response
+        # hidden from the logs) and it is kept here, encrypted, for the verify task's `secrets`.
+        # The template holds only a reference to the custom resource's attribute.
+        key = kms.Key(
+            self,
+            "VerifySecretKey",
+            description=f"Encrypts logger-app verify's client secret ({config.environment})",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.verify_client_secret = secretsmanager.Secret(
+            self,
+            "VerifyClientSecret",
+            description=f"logger-app verify's app client secret ({config.environment})",
+            encryption_key=key,
+            secret_string_value=self.verify_client.user_pool_client_secret,
+        )
+        explain_client_secret_reader(
+            Stack.of(self),
+            "logger-app verify's app client secret (cognito-idp:DescribeUserPoolClient on "
+            "the API's pool only)",
+        )
+        rotation = (
+            "Cognito generates and owns the app client secret; it cannot be rotated in place "
+            "(a new app client is the rotation), so Secrets Manager rotation does not apply."
+        )
+        suppress(self.verify_client_secret, "AwsSolutions-SMG4", rotation)
+        suppress(
+            self.verify_client_secret, "HIPAA.Security-SecretsManagerRotationEnabled", rotation
+        )
+        CfnOutput(
+            self,
+            "VerifyClientId",
+            value=self.verify_client.user_pool_client_id,
+            description="App client id of logger-app verify (synthetic; scopes: "
+            f"{' '.join(VERIFY_SCOPES)}); its secret is in Secrets Manager",
+        )
+
     def app_environment(self) -> dict[str, str]:
-        """What the API container needs to accept this pool's tokens (src/logger_app/auth.py).
+        """What the API container needs to accept this pool's tokens (src/logger_app/auth.py),
+        and the client whose requests are synthetic (logger-app verify's).
 
         The keys are at <issuer>/.well-known/jwks.json, public HTTPS: no IAM permission needed.
         """
         ids = [client.user_pool_client_id for client in self.clients.values()]
+        verify = self.verify_client.user_pool_client_id
         return {
             "LOGGER_APP_AUTH_ISSUER": self.issuer,
-            "LOGGER_APP_AUTH_CLIENT_IDS": Fn.join(",", ids),
+            "LOGGER_APP_AUTH_CLIENT_IDS": Fn.join(",", [*ids, verify]),
             "LOGGER_APP_AUTH_SCOPE_PREFIX": SCOPE_PREFIX,
+            "LOGGER_APP_SYNTHETIC_CLIENT_IDS": verify,
         }

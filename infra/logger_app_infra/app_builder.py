@@ -129,6 +129,7 @@ def build_stacks(app: cdk.App, repo_root: Path = REPO_ROOT) -> LoggerAppStacks:
         images=images,
         collector_config=collector_config,
         public_alb_security_group=access.public_api_load_balancer_security_group,
+        amp_workspace_id=observability.workspace.attr_workspace_id,
         env=env,
     )
     stacks = LoggerAppStacks(config, network, data, delivery, access, observability, service)

@@ -1,4 +1,5 @@
-"""Delivery: ECR repositories for the four images and the GitHub OIDC deploy role."""
+"""Delivery: ECR repositories for the four images and the GitHub OIDC deploy role, which may also
+start the verify task after a deploy."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from constructs import Construct
 from . import removal
 from .config import CREATE_OIDC_PROVIDER, DeploymentConfig
 from .nag import suppress
+from .verify_task import DEPLOY_ROLE_WILDCARDS, deploy_role_statements
 
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -185,6 +187,18 @@ class DeliveryStack(Stack):
                     for role in _CDK_BOOTSTRAP_ROLES
                 ],
             )
+        )
+        # Then `logger-app verify`, started by the deploy job after the deploy (verify_task.py).
+        for statement in deploy_role_statements(self, config):
+            self.deploy_role.add_to_policy(statement)
+        suppress(
+            self.deploy_role,
+            "AwsSolutions-IAM5",
+            "The verify task by name: its family at any revision (each deploy registers one), "
+            "the tasks of its own cluster (ids known only at run time), the roles under its IAM "
+            "path, and the streams of its log group; RunTask and DescribeTasks are also "
+            "conditioned on that cluster.",
+            applies_to=DEPLOY_ROLE_WILDCARDS,  # type: ignore[arg-type]
         )
         CfnOutput(
             self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, Fn, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, CfnOutput, Duration, Fn, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -113,6 +113,16 @@ class NetworkStack(Stack):
             )
 
         private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        # Where the deploy workflow starts the verify task (verify_task.py).
+        CfnOutput(
+            self,
+            "VerifySubnets",
+            value=Fn.join(
+                ",",
+                self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnet_ids,
+            ),
+            description="Private subnets of the verify task",
+        )
         for name, service in _INTERFACE_ENDPOINTS.items():
             self.vpc.add_interface_endpoint(
                 f"{name}Endpoint", service=service, subnets=private, private_dns_enabled=True

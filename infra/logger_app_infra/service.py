@@ -27,6 +27,7 @@ from .load_balancers import hardened_load_balancer
 from .nag import suppress
 from .ports import APP_PORT
 from .public_edge import PublicEdge
+from .verify_task import VerifyTargets, VerifyTask
 
 
 class ServiceStack(Stack):
@@ -49,6 +50,7 @@ class ServiceStack(Stack):
         images: ImageCatalog,
         collector_config: str,
         public_alb_security_group: ec2.ISecurityGroup,
+        amp_workspace_id: str,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -161,11 +163,19 @@ class ServiceStack(Stack):
             ),
         )
         scheme = "https" if config.alb_certificate_arn else "http"
+        self.api_url = f"{scheme}://{self.api_dns_name}"
         CfnOutput(
             self,
             "AppUrl",
-            value=f"{scheme}://{self.api_dns_name}",
+            value=self.api_url,
             description="The app, over the Client VPN (HTTPS needs a certificate for this name)",
+        )
+        self._verify(
+            config,
+            images,
+            vpc,
+            resources,
+            amp_workspace_id,
         )
         # Only with publicApiCertificateArn: an internet-facing ALB with AWS WAF (public_edge.py).
         self.public_edge: PublicEdge | None = None
@@ -188,6 +198,42 @@ class ServiceStack(Stack):
         scaling.scale_on_request_count(
             "Requests", requests_per_target=1000, target_group=self.target_group
         )
+
+    def _verify(
+        self,
+        config: DeploymentConfig,
+        images: ImageCatalog,
+        vpc: ec2.IVpc,
+        resources: AppResources,
+        amp_workspace_id: str,
+    ) -> None:
+        """`logger-app verify` as a one-off task (verify_task.py), with what the deploy workflow
+        reads to start it (outputs Verify*); the deploy role may start it (delivery.py)."""
+        self.verify = VerifyTask(
+            self,
+            "VerifyTask",
+            config=config,
+            vpc=vpc,
+            images=images,
+            targets=VerifyTargets(
+                api_url=self.api_url,
+                token_url=self.api_auth.token_endpoint,
+                amp_workspace_id=amp_workspace_id,
+                amp_workspace_arn=resources.amp_workspace_arn,
+                log_group=self.task.durable_logs,
+                loki_url=f"http://{resources.loki_host}:{resources.loki_port}",
+            ),
+            client_id=self.api_auth.verify_client.user_pool_client_id,
+            client_secret=self.api_auth.verify_client_secret,
+        )
+        # Beside VerifySubnets (network.py) and VerifySecurityGroup (access.py), which their
+        # own stacks output: an output may not be an import (cfn-lint W6001).
+        for name, value, description in (
+            ("VerifyCluster", self.verify.cluster.cluster_name, "Cluster of the verify task"),
+            ("VerifyTaskDefinition", self.verify.names.family, "Task definition family of verify"),
+            ("VerifyLogGroup", self.verify.log_group.log_group_name, "Verify's report"),
+        ):
+            CfnOutput(self, name, value=value, description=description)
 
     def _alarms(
         self, config: DeploymentConfig, topic: sns.ITopic, dead_letter_queue: sqs.IQueue

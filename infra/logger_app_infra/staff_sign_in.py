@@ -17,7 +17,7 @@ from constructs import Construct
 
 from . import removal
 from .config import DeploymentConfig
-from .nag import suppress
+from .nag import explain_client_secret_reader, suppress
 
 # Cognito group -> Grafana role, highest first (the role path below tries them in this order).
 GROUP_ROLES = {"admins": "Admin", "engineers": "Editor", "staff": "Viewer"}
@@ -27,8 +27,6 @@ GROUP_DESCRIPTIONS = {
     "staff": "Grafana Viewer: read the dashboards",
 }
 GROUPS_CLAIM = "cognito:groups"
-# CDK's fixed id of the AwsCustomResource singleton function (aws-cdk-lib custom-resources).
-SECRET_READER_ID = "AWS679f53fac002430cb0da5b7982bd2287"
 
 
 def role_attribute_path() -> str:
@@ -120,7 +118,10 @@ class StaffSignIn(Construct):
             encryption_key=encryption_key,
             secret_string_value=self.client.user_pool_client_secret,
         )
-        self._explain_secret_reader()
+        explain_client_secret_reader(
+            Stack.of(self),
+            "the staff app client's secret (cognito-idp:DescribeUserPoolClient on this pool only)",
+        )
         rotation_reason = (
             "Cognito generates and owns the app client secret; it cannot be rotated in place "
             "(a new app client is the rotation), so Secrets Manager rotation does not apply."
@@ -162,31 +163,3 @@ class StaffSignIn(Construct):
             "or admins (docs/deployment.md, Staff access)",
         )
         CfnOutput(self, "StaffSignInDomain", value=base_url)
-
-    def _explain_secret_reader(self) -> None:
-        """user_pool_client_secret reads the secret with CDK's AwsCustomResource: a singleton
-        Lambda function at the stack's root, run by CloudFormation on deploy only."""
-        reader = Stack.of(self).node.try_find_child(SECRET_READER_ID)
-        if reader is None:
-            return
-        why = (
-            "CDK's AwsCustomResource singleton that reads the staff app client's secret "
-            "(cognito-idp:DescribeUserPoolClient on this pool only) once per deploy; it is "
-            "invoked by CloudFormation only and handles no patient data."
-        )
-        for rule, detail in (
-            ("AwsSolutions-IAM4", "AWSLambdaBasicExecutionRole only lets it write its logs."),
-            ("HIPAA.Security-LambdaConcurrency", "It runs once per deploy."),
-            (
-                "HIPAA.Security-LambdaDLQ",
-                "CloudFormation invokes it synchronously and "
-                "reports a failure as a failed deploy; there is no asynchronous event to keep.",
-            ),
-            ("HIPAA.Security-LambdaInsideVPC", "It calls the public Cognito API only."),
-            (
-                "HIPAA.Security-CloudWatchLogGroupEncrypted",
-                "Its log holds the call's metadata; "
-                "CDK does not expose the log group's key for this singleton.",
-            ),
-        ):
-            suppress(reader, rule, f"{why} {detail}")

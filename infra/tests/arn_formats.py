@@ -294,6 +294,29 @@ ARN_FORMATS: tuple[ArnFormat, ...] = (
         "list_awslambda",
         "arn:aws:lambda:us-east-1:123456789012:function:my-function",
     ),
+    # The verify task: the deploy role starts, watches and conditions on these (verify_task.py).
+    _format(
+        "ecs",
+        "cluster",
+        "arn:${Partition}:ecs:${Region}:${Account}:cluster/${ClusterName}",
+        "list_amazonelasticcontainerservice",
+        "arn:aws:ecs:us-east-1:123456789012:cluster/my-cluster",
+    ),
+    _format(
+        "ecs",
+        "task-definition",
+        "arn:${Partition}:ecs:${Region}:${Account}:task-definition/"
+        "${TaskDefinitionFamilyName}:${TaskDefinitionRevisionNumber}",
+        "list_amazonelasticcontainerservice",
+        "arn:aws:ecs:us-east-1:123456789012:task-definition/my-family:3",
+    ),
+    _format(
+        "ecs",
+        "task",
+        "arn:${Partition}:ecs:${Region}:${Account}:task/${ClusterName}/${TaskId}",
+        "list_amazonelasticcontainerservice",
+        "arn:aws:ecs:us-east-1:123456789012:task/my-cluster/0123456789abcdef0123456789abcdef",
+    ),
     _format(
         "servicediscovery",
         "service",

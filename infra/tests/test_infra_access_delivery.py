@@ -108,11 +108,20 @@ def test_image_role_can_only_push_images(prod: LoggerAppStacks) -> None:
     assert by_sid["EcrLogin"]["Action"] == "ecr:GetAuthorizationToken"
 
 
-def test_deploy_role_can_only_assume_the_cdk_bootstrap_roles(prod: LoggerAppStacks) -> None:
+def test_deploy_role_can_only_assume_the_cdk_bootstrap_roles_and_run_verify(
+    prod: LoggerAppStacks,
+) -> None:
     role = logical_id(prod.delivery, prod.delivery.deploy_role)
-    (statement,) = statements(prod.delivery, role)
-    assert statement["Sid"] == "AssumeCdkBootstrapRoles"
-    assumed = [str(arn) for arn in as_list(statement["Resource"])]
+    by_sid = {s["Sid"]: s for s in statements(prod.delivery, role)}
+    # The verify task's statements: test_infra_verify.py.
+    assert set(by_sid) == {
+        "AssumeCdkBootstrapRoles",
+        "RunVerifyTask",
+        "PassVerifyRoles",
+        "WatchVerifyTask",
+        "ReadVerifyReport",
+    }
+    assumed = [str(arn) for arn in as_list(by_sid["AssumeCdkBootstrapRoles"]["Resource"])]
     assert len(assumed) == 4
     assert all(":role/cdk-hnb659fds-" in arn for arn in assumed)
 

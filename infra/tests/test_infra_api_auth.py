@@ -8,7 +8,7 @@ import aws_cdk as cdk
 import pytest
 from infra_helpers import container, environment, logical_id, only, resources, template
 from infra_settings import DIGESTS
-from logger_app_infra.api_auth import RESOURCE_SERVER, SCOPE_PREFIX
+from logger_app_infra.api_auth import RESOURCE_SERVER, SCOPE_PREFIX, VERIFY_SCOPES
 from logger_app_infra.app_builder import LoggerAppStacks
 from logger_app_infra.config import API_SCOPES, ApiClient, ConfigError, load_config
 
@@ -68,6 +68,8 @@ def test_one_client_credentials_client_per_caller(prod: LoggerAppStacks) -> None
     expected = {
         "logger-app-prod-patient-signup": ["signups:write"],
         "logger-app-prod-care-records": ["records:write", "records:read"],
+        # logger-app verify's (synthetic) journey: a sign-up and a record.
+        "logger-app-prod-verify": ["signups:write", "records:write"],
     }
     assert set(clients) == set(expected)
     for name, scopes in expected.items():
@@ -109,6 +111,48 @@ def test_the_api_accepts_the_pools_tokens_for_its_clients(prod: LoggerAppStacks)
         "Fn::Join": [",", [{"Ref": c["id"]} for c in _clients(prod).values()]]
     }
     assert auth["LOGGER_APP_AUTH_SCOPE_PREFIX"] == "logger-app/"
+
+
+def test_the_api_accepts_the_verify_client_and_calls_it_synthetic(
+    prod: LoggerAppStacks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verify = {"Ref": _clients(prod)["logger-app-prod-verify"]["id"]}
+    env = environment(container(_task(prod), "app"))
+    assert verify in env["LOGGER_APP_AUTH_CLIENT_IDS"]["Fn::Join"][1]
+    # Only the verify client is synthetic: every caller's requests count.
+    assert env["LOGGER_APP_SYNTHETIC_CLIENT_IDS"] == verify
+    # The names the task sets are the ones the API reads.
+    monkeypatch.setenv("LOGGER_APP_SYNTHETIC_CLIENT_IDS", "a,b")
+    monkeypatch.setenv("LOGGER_APP_AUTH_CLIENT_IDS", "a,c")
+    settings = Settings()
+    assert settings.synthetic_client_ids == {"a", "b"}
+    assert settings.auth_client_ids == {"a", "c"}
+
+
+def test_the_verify_client_asks_only_for_the_journeys_scopes(prod: LoggerAppStacks) -> None:
+    assert set(VERIFY_SCOPES) == {"signups:write", "records:write"}
+    props = _clients(prod)["logger-app-prod-verify"]["Properties"]
+    assert props["AllowedOAuthFlows"] == ["client_credentials"]
+    assert props["GenerateSecret"] is True
+    assert len(props["AllowedOAuthScopes"]) == 2
+
+
+def test_the_verify_secret_reaches_secrets_manager_never_the_template(
+    prod: LoggerAppStacks,
+) -> None:
+    secrets = resources(prod.service, "AWS::SecretsManager::Secret")
+    [secret] = [s for k, s in secrets.items() if "VerifyClientSecret" in k]
+    value = secret["Properties"]["SecretString"]
+    # Read at deploy time from Cognito by a custom resource: only a reference is in the template.
+    assert set(value) == {"Fn::GetAtt"}
+    reader_id, attribute = value["Fn::GetAtt"]
+    assert attribute == "UserPoolClient.ClientSecret"
+    reader = resources(prod.service, "Custom::DescribeCognitoUserPoolClient")[reader_id]
+    # Its response (the secret) is kept out of the custom resource's logs.
+    call = reader["Properties"]["Update"]["Fn::Join"][1][-1]
+    assert call.endswith('"logApiResponseData":false}')
+    assert "KmsKeyId" in secret["Properties"]
+    assert "ClientSecret" not in str(template(prod.service).find_outputs("*"))
 
 
 def test_the_worker_gets_no_token_settings(prod: LoggerAppStacks) -> None:

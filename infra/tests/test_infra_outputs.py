@@ -108,6 +108,15 @@ def a_url_the_app_serves(values: TemplateValues, stack: str, value: Any) -> list
     return [f"no DNS name of the app is {host}"]
 
 
+def a_task_definition_family(values: TemplateValues, stack: str, value: Any) -> list[str]:
+    families = {
+        resource["Properties"].get("Family")
+        for resource in values.templates[stack]["Resources"].values()
+        if resource["Type"] == "AWS::ECS::TaskDefinition"
+    }
+    return [] if value in families else [f"no task definition of family {value}"]
+
+
 def any_resource(values: TemplateValues, stack: str, value: Any) -> list[str]:
     return [] if _types(values, stack, value) else ["names no resource"]
 
@@ -135,6 +144,13 @@ OUTPUTS = (
     Output(r"ApiAuthClientId\w+", refers_to("AWS::Cognito::UserPoolClient")),
     Output(r"ApiAuthTokenEndpoint\w+", refers_to("AWS::Cognito::UserPoolDomain")),
     Output(r"AppUrl", a_url_the_app_serves),
+    # What the deploy workflow starts `logger-app verify` with (verify_task.py).
+    Output(r"ApiAuthVerifyClientId\w+", refers_to("AWS::Cognito::UserPoolClient")),
+    Output(r"VerifyCluster", refers_to("AWS::ECS::Cluster")),
+    Output(r"VerifyTaskDefinition", a_task_definition_family),
+    Output(r"VerifySubnets", refers_to("AWS::EC2::Subnet")),
+    Output(r"VerifySecurityGroup", refers_to("AWS::EC2::SecurityGroup")),
+    Output(r"VerifyLogGroup", refers_to("AWS::Logs::LogGroup")),
     Output(
         r"PublicEdgePublicApiDnsName\w+",
         refers_to("AWS::ElasticLoadBalancingV2::LoadBalancer", enabled=internet_facing),

@@ -292,13 +292,15 @@ def test_http_listener_without_a_certificate(dev: LoggerAppStacks) -> None:
     assert listener["Port"] == 80
     alb_group = logical_id(dev.access, dev.access.alb_security_group)
     vpn_group = logical_id(dev.access, dev.access.vpn_security_group)
-    assert ingress_sources(dev.access, alb_group) == {(vpn_group, 80)}
+    verify_group = logical_id(dev.access, dev.access.verify_security_group)
+    assert ingress_sources(dev.access, alb_group) == {(vpn_group, 80), (verify_group, 80)}
 
 
-def test_alb_is_reachable_only_from_the_vpn(prod: LoggerAppStacks) -> None:
+def test_alb_is_reachable_only_from_the_vpn_and_the_verify_task(prod: LoggerAppStacks) -> None:
     alb_group = logical_id(prod.access, prod.access.alb_security_group)
     vpn_group = logical_id(prod.access, prod.access.vpn_security_group)
-    assert ingress_sources(prod.access, alb_group) == {(vpn_group, 443)}
+    verify_group = logical_id(prod.access, prod.access.verify_security_group)
+    assert ingress_sources(prod.access, alb_group) == {(vpn_group, 443), (verify_group, 443)}
 
 
 def test_target_group_checks_healthz(prod: LoggerAppStacks) -> None:

@@ -2,6 +2,7 @@
 delivery rules (pinned actions, least permissions, OIDC, scan before push)."""
 
 import ast
+import json
 import re
 import subprocess
 import sys
@@ -268,3 +269,132 @@ def test_the_deploy_passes_every_resolved_digest_to_the_cdk_app():
     env = _deploy()["jobs"]["deploy"]["env"]
     for image in _third_party():
         assert env[image.env] == f"${{{{ needs.third-party.outputs.{image.env} }}}}"
+
+
+# The stack outputs the verify step reads (infra/logger_app_infra: service.py, network.py,
+# access.py).
+VERIFY_OUTPUTS = {
+    "VerifyCluster": "logger-app-prod-verify",
+    "VerifyTaskDefinition": "logger-app-prod-verify",
+    "VerifySubnets": "subnet-1,subnet-2",
+    "VerifySecurityGroup": "sg-9",
+    "VerifyLogGroup": "/logger-app/prod/verify",
+}
+TASK_ARN = "arn:aws:ecs:eu-west-1:111111111111:task/logger-app-prod-verify/0123abcd"
+
+# Stands in for the AWS CLI: records each call, answers as ECS and CloudWatch Logs would for a
+# task whose verify container exits $VERIFY_EXIT ("None": it never ran).
+FAKE_AWS = """#!/bin/bash
+echo "$*" >> "$CALLS"
+case "$1 $2" in
+  "ecs run-task") echo "${RUN_TASK_ARN}" ;;
+  "ecs wait") exit "${WAIT_EXIT:-0}" ;;
+  "logs get-log-events") printf 'sink\\tarrived\\namp\\tmissing\\n' ;;
+  "ecs describe-tasks") printf '%s\\tEssential container in task exited\\n' "$VERIFY_EXIT" ;;
+  *) echo "unexpected: $*" >&2; exit 2 ;;
+esac
+"""
+
+
+def _deploy_steps() -> list[dict]:
+    return _steps(_deploy()["jobs"]["deploy"])
+
+
+def _verify_step() -> dict:
+    [step] = [s for s in _deploy_steps() if "logger-app verify" in s.get("name", "")]
+    return step
+
+
+def test_the_deploy_writes_the_outputs_the_verify_step_reads():
+    [cdk] = [s for s in _deploy_steps() if "infra/app.py" in s.get("run", "")]
+    assert "--outputs-file cdk-outputs.json" in cdk["run"]
+    infra = "".join(p.read_text() for p in (REPO / "infra/logger_app_infra").glob("*.py"))
+    run = _verify_step()["run"]
+    for name in VERIFY_OUTPUTS:
+        # CfnOutput(self, "<name>", ...) or a ("<name>", value, description) row.
+        assert re.search(rf'(CfnOutput\(\s*self,\s*|\(\s*)"{name}",', infra), name
+        assert f"output {name})" in run, name
+    assert "cdk-outputs.json" in run
+
+
+def test_verify_runs_after_the_deploy_with_the_deploy_role():
+    steps = _deploy_steps()
+    cdk = next(n for n, s in enumerate(steps) if "infra/app.py" in s.get("run", ""))
+    verify = steps.index(_verify_step())
+    assert verify == cdk + 1
+    credentials = next(
+        n for n, s in enumerate(steps) if "configure-aws-credentials" in s.get("uses", "")
+    )
+    assert credentials < cdk
+    run = _verify_step()["run"]
+    assert "--launch-type FARGATE" in run
+    assert "assignPublicIp=DISABLED" in run
+
+
+def _run_verify_step(tmp_path: Path, exit_code: str, **env: str) -> subprocess.CompletedProcess:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "aws"
+    fake.write_text(FAKE_AWS)
+    fake.chmod(0o755)
+    network = {"VerifySubnets", "AppUrl"}
+    outputs = {
+        "LoggerApp-Prod-Network": {k: v for k, v in VERIFY_OUTPUTS.items() if k in network},
+        "LoggerApp-Prod-Access": {"VerifySecurityGroup": VERIFY_OUTPUTS["VerifySecurityGroup"]},
+        "LoggerApp-Prod-Service": {
+            k: v for k, v in VERIFY_OUTPUTS.items() if k not in network | {"VerifySecurityGroup"}
+        },
+    }
+    (tmp_path / "cdk-outputs.json").write_text(json.dumps(outputs))
+    jq = require_tool("jq", "apt-get install jq (GitHub's ubuntu runners have it)")
+    # GitHub runs a `run` script with `bash -e` when the step names no shell.
+    return subprocess.run(
+        ["bash", "-e", "-c", _verify_step()["run"]],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            "PATH": f"{bin_dir}:{Path(jq).parent}:/usr/bin:/bin",
+            "CALLS": str(tmp_path / "calls"),
+            "GITHUB_RUN_ID": "42",
+            "RUN_TASK_ARN": TASK_ARN,
+            "VERIFY_EXIT": exit_code,
+            **env,
+        },
+    )
+
+
+def test_the_verify_step_passes_when_the_task_exits_0(tmp_path):
+    result = _run_verify_step(tmp_path, "0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert calls[0].startswith(
+        "ecs run-task --cluster logger-app-prod-verify --task-definition logger-app-prod-verify"
+    )
+    assert "subnets=[subnet-1,subnet-2],securityGroups=[sg-9]" in calls[0]
+    assert calls[1] == f"ecs wait tasks-stopped --cluster logger-app-prod-verify --tasks {TASK_ARN}"
+    # The report is printed, and where it is kept.
+    assert "amp\tmissing" in result.stdout
+    assert "log group /logger-app/prod/verify, stream verify/verify/0123abcd" in result.stdout
+
+
+@pytest.mark.parametrize("exit_code", ["1", "None"])
+def test_the_verify_step_fails_the_job_when_the_task_does_not_exit_0(tmp_path, exit_code):
+    result = _run_verify_step(tmp_path, exit_code)
+    assert result.returncode != 0
+    assert f"::error::logger-app verify exited {exit_code}" in result.stdout
+    assert "stream verify/verify/0123abcd" in result.stdout
+
+
+def test_the_verify_step_fails_when_no_task_starts(tmp_path):
+    result = _run_verify_step(tmp_path, "0", RUN_TASK_ARN="None")
+    assert result.returncode != 0
+    assert "::error::the verify task did not start" in result.stdout
+
+
+def test_the_verify_step_fails_when_the_task_does_not_stop_in_time(tmp_path):
+    # The waiter gives up; the task is still running, so its container has no exit code yet.
+    result = _run_verify_step(tmp_path, "None", WAIT_EXIT="255")
+    assert result.returncode != 0
+    assert "::error::the verify task has not stopped after 10 minutes" in result.stdout
