@@ -71,7 +71,10 @@ class DataStack(Stack):
                 removal_policy=kept,
             )
 
-        self.records_table = table("RecordsTable", "records", "id", sort_key="timestamp")
+        # Records; only a synthetic journey's (logger-app verify) carry expires_at.
+        self.records_table = table(
+            "RecordsTable", "records", "id", sort_key="timestamp", ttl=EXPIRES_AT
+        )
         # Patients, e-mail guards and idempotency keys (these expire).
         self.patients_table = table("PatientsTable", "patients", "pk", ttl=EXPIRES_AT)
         # Events awaiting publication and the worker's processed markers (these expire).

@@ -221,6 +221,7 @@ class ServiceStack(Stack):
                 amp_workspace_id=amp_workspace_id,
                 amp_workspace_arn=resources.amp_workspace_arn,
                 log_group=self.task.durable_logs,
+                worker_log_group=self.worker_task.durable_logs,
                 loki_url=f"http://{resources.loki_host}:{resources.loki_port}",
             ),
             client_id=self.api_auth.verify_client.user_pool_client_id,

@@ -72,8 +72,10 @@ class VerifyTargets:
     token_url: str
     amp_workspace_id: str
     amp_workspace_arn: str
-    # The log router's CloudWatch copy of the API's log lines (app_task.py).
+    # The log routers' CloudWatch copies of the API's and of the worker's lines (app_task.py:
+    # each task definition has its own).
     log_group: logs.ILogGroup
+    worker_log_group: logs.ILogGroup
     loki_url: str
 
 
@@ -92,6 +94,8 @@ def verify_command(targets: VerifyTargets, region: str) -> list[str]:
         "--xray",
         "--cloudwatch-log-group",
         targets.log_group.log_group_name,
+        "--cloudwatch-worker-log-group",
+        targets.worker_log_group.log_group_name,
         "--loki",
         targets.loki_url,
         "--deadline",
@@ -187,9 +191,9 @@ def read_statements(targets: VerifyTargets) -> list[iam.PolicyStatement]:
         iam.PolicyStatement(sid="ReadTraces", actions=list(XRAY_READ_ACTIONS), resources=["*"]),
         # log_group_arn ends in ":*", the form IAM names a log group in for FilterLogEvents.
         iam.PolicyStatement(
-            sid="ReadApiLogCopy",
+            sid="ReadLogCopies",
             actions=list(LOG_READ_ACTIONS),
-            resources=[targets.log_group.log_group_arn],
+            resources=[targets.log_group.log_group_arn, targets.worker_log_group.log_group_arn],
         ),
     ]
 

@@ -61,6 +61,8 @@ def test_verify_runs_the_apps_image_with_the_deployments_values(prod: LoggerAppS
     assert "--xray" in command
     durable = logical_id(prod.service, prod.service.task.durable_logs)
     assert _option(command, "--cloudwatch-log-group") == {"Ref": durable}
+    worker = logical_id(prod.service, prod.service.worker_task.durable_logs)
+    assert _option(command, "--cloudwatch-worker-log-group") == {"Ref": worker}
     assert _option(command, "--loki") == f"http://loki.prod.logger-app.internal:{LOKI_PORT}"
     assert _option(command, "--deadline") == "300"
 
@@ -90,6 +92,7 @@ def test_verify_gets_its_client_id_and_the_secret_from_secrets_manager(
 def test_the_task_role_only_reads_the_deployments_sinks(prod: LoggerAppStacks) -> None:
     role = _task_definition(prod)["Properties"]["TaskRoleArn"]["Fn::GetAtt"][0]
     durable = logical_id(prod.service, prod.service.task.durable_logs)
+    worker = logical_id(prod.service, prod.service.worker_task.durable_logs)
     granted = {
         (action, str(resource))
         for statement in statements(prod.service, role)
@@ -109,6 +112,7 @@ def test_the_task_role_only_reads_the_deployments_sinks(prod: LoggerAppStacks) -
         # X-Ray's reads have no resource-level permissions.
         ("xray:BatchGetTraces", "*"),
         ("logs:FilterLogEvents", str({"Fn::GetAtt": [durable, "Arn"]})),
+        ("logs:FilterLogEvents", str({"Fn::GetAtt": [worker, "Arn"]})),
     }
     assert not [action for action, _ in granted if WRITE.search(action)]
 
