@@ -48,6 +48,7 @@ from logger_app.events import Event, MalformedEventError
 from logger_app.logs import configure_logging
 from logger_app.schemas import RecordKind
 from logger_app.settings import Settings, get_settings
+from logger_app.telemetry_shutdown import shutdown_telemetry
 from logger_app.tracing import untraced
 
 if TYPE_CHECKING:
@@ -529,7 +530,11 @@ def main() -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    Worker(settings).run(stop)
+    try:
+        Worker(settings).run(stop)
+    finally:
+        # The SDK's own flush at exit retries a missing collector for up to 10 s.
+        shutdown_telemetry()
 
 
 if __name__ == "__main__":
