@@ -48,7 +48,7 @@ from logger_app.events import Event, MalformedEventError
 from logger_app.logs import configure_logging
 from logger_app.schemas import RecordKind
 from logger_app.settings import Settings, get_settings
-from logger_app.telemetry_shutdown import shutdown_telemetry
+from logger_app.telemetry_shutdown import exit_at_once, shutdown_telemetry
 from logger_app.tracing import untraced
 
 if TYPE_CHECKING:
@@ -524,7 +524,10 @@ def _raised_at(error: BaseException) -> str:
 
 def main() -> None:
     """The worker process (run under opentelemetry-instrument by ``logger-app worker``)."""
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except SystemExit as invalid:
+        exit_at_once(str(invalid.code))
     configure_logging(settings)
     require_region_and_credentials(settings)
     stop = threading.Event()
