@@ -64,8 +64,8 @@ def configure_logging(settings: Settings) -> None:
         logger.propagate = True
     # The service logs each request itself, without the client address (personal data).
     logging.getLogger("uvicorn.access").disabled = True
-    # While the collector is down the exporters warn on every retry: only an export given up
-    # (an error) counts as an outage, logged once (logger_app.telemetry_outage).
+    # While the collector is down the exporters warn on every retry and at shutdown, and log an
+    # error per failed batch: the outage is said once instead (logger_app.telemetry_outage).
     logging.getLogger("opentelemetry.exporter.otlp").setLevel(logging.ERROR)
     # botocore narrates credential and endpoint discovery at INFO.
     logging.getLogger("botocore").setLevel(logging.WARNING)
