@@ -18,6 +18,7 @@ from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics.export import MetricExportResult
+from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 FAILING = "telemetry.export_failing"
@@ -84,6 +85,9 @@ def watch_exporters(
     tracer_provider = tracer_provider or trace.get_tracer_provider()
     span_processor = getattr(tracer_provider, "_active_span_processor", None)
     for processor in getattr(span_processor, "_span_processors", ()):
+        # logger_app.trace_sampling puts its processor in front of the batch processor.
+        while isinstance(getattr(processor, "export", None), SpanProcessor):
+            processor = processor.export
         _watch(getattr(processor, "span_exporter", None), "traces", outages)
     meter_provider = meter_provider or metrics.get_meter_provider()
     for reader in getattr(meter_provider, "_metric_readers", ()):
