@@ -38,7 +38,7 @@ kill_after() {
 }
 # The whole stop takes under 3 s: the API has up to 2 s to finish its requests and send what its
 # outbox holds to an emulator still up; then the emulator stops, which also ends the worker's
-# long poll in flight; whatever still runs at 2.9 s is killed.
+# long poll in flight; whatever still runs at 2.7 s is killed (a margin for the kill itself).
 # shellcheck disable=SC2317,SC2086 # called from the traps; a pid not yet set vanishes
 stop_all() {
   if [[ -n "$stopping" ]]; then
@@ -47,7 +47,7 @@ stop_all() {
   fi
   stopping=1
   local timer last_resort
-  kill_after 2.9 $moto_pid $worker_pid $api_pid
+  kill_after 2.7 $moto_pid $worker_pid $api_pid
   last_resort=$timer
   kill -s TERM $worker_pid $api_pid 2>/dev/null || true
   if [[ -n "$api_pid" ]]; then
