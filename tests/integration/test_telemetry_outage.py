@@ -151,16 +151,19 @@ def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends() -> None
 # Standard SDK variables: a batch of spans every 0.2 s, each export given up after 1 s, so that
 # a few seconds see several failed exports (at the defaults, one every 5-10 s). Metrics keep
 # their 60 s interval (an export sooner could fail before the process has configured its
-# logging): their one failed export is the last flush, at the stop.
+# logging): their only export is the last flush, at the stop.
 FREQUENT_EXPORTS = {"OTEL_BSP_SCHEDULE_DELAY": "200", "OTEL_EXPORTER_OTLP_TIMEOUT": "1"}
 
 
-def _said_once(output: str, endpoint: str, signals: list[str]) -> None:
+def _said_once(output: str, endpoint: str) -> None:
     records = [json.loads(line) for line in output.splitlines()]  # every line is JSON
     assert "Failed to export" not in output
     assert "Transient error" not in output
     failing = [record for record in records if record["event"] == FAILING]
-    assert sorted(record["telemetry_signal"] for record in failing) == signals, failing
+    said = sorted(record["telemetry_signal"] for record in failing)
+    # Traces failed in batch after batch, said once; metrics at most once, at the stop, if
+    # their last flush gave up within its bound (0.5 s) rather than being cut off by it.
+    assert said in (["traces"], ["metrics", "traces"]), failing
     assert {record["endpoint"] for record in failing} == {endpoint.removeprefix("http://")}
 
 
@@ -179,7 +182,7 @@ def test_with_no_collector_the_api_writes_only_json_and_says_so_once(aws: str) -
         assert process.stdout is not None
         output = process.stdout.read().decode()
 
-    _said_once(output, nothing_listens, ["metrics", "traces"])
+    _said_once(output, nothing_listens)
 
 
 def test_with_no_collector_the_worker_writes_only_json_and_says_so_once(aws: str) -> None:
@@ -199,4 +202,4 @@ def test_with_no_collector_the_worker_writes_only_json_and_says_so_once(aws: str
         output, _ = worker.communicate(timeout=60)
 
     assert worker.returncode == 0, output
-    _said_once(output.decode(), nothing_listens, ["metrics", "traces"])
+    _said_once(output.decode(), nothing_listens)
