@@ -5,9 +5,9 @@
 # with it). The worker and the API write their JSON lines to this one stream; each line's
 # `service` (logger-app-worker or logger-app) and `logger` say which wrote it.
 #
-# Ctrl-C (or SIGTERM, or any of the three ending) stops all three: the API and the worker first
-# (the API sends what it holds), then the emulator, which ends the worker's long poll in flight;
-# a second Ctrl-C kills them at once.
+# Ctrl-C (or SIGTERM, or any of the three ending) stops all three within 3 s: the API and the
+# worker first (the API sends what its outbox holds while the emulator is still up), then the
+# emulator, which ends the worker's long poll in flight; a second Ctrl-C kills them at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -27,6 +27,18 @@ export LOGGER_APP_LOCAL_ISSUER_DIR=${LOGGER_APP_LOCAL_ISSUER_DIR:-.local-issuer}
 # gracefully on it).
 set -m
 moto_pid="" worker_pid="" api_pid="" stopping=""
+# Kills the given processes if they still run after $1 seconds; the timer's pid is left in
+# $timer (its own process group, so that killing the group also ends its sleep).
+# shellcheck disable=SC2317,SC2086 # called from stop_all
+kill_after() {
+  local seconds=$1
+  shift
+  { sleep "$seconds" && kill -s KILL "$@" 2>/dev/null; } &
+  timer=$!
+}
+# The whole stop takes under 3 s: the API has up to 2 s to finish its requests and send what its
+# outbox holds to an emulator still up; then the emulator stops, which also ends the worker's
+# long poll in flight; whatever still runs at 2.7 s is killed (a margin for the kill itself).
 # shellcheck disable=SC2317,SC2086 # called from the traps; a pid not yet set vanishes
 stop_all() {
   if [[ -n "$stopping" ]]; then
@@ -34,10 +46,18 @@ stop_all() {
     return
   fi
   stopping=1
+  local timer last_resort
+  kill_after 2.7 $moto_pid $worker_pid $api_pid
+  last_resort=$timer
   kill -s TERM $worker_pid $api_pid 2>/dev/null || true
-  [[ -z "$api_pid" ]] || wait "$api_pid" || true
+  if [[ -n "$api_pid" ]]; then
+    kill_after 2 $api_pid
+    wait "$api_pid" 2>/dev/null || true
+    kill -s TERM -- "-$timer" 2>/dev/null || true
+  fi
   kill -s TERM $moto_pid 2>/dev/null || true
-  until wait; do :; done
+  [[ -z "$moto_pid$worker_pid" ]] || wait $moto_pid $worker_pid 2>/dev/null || true
+  kill -s TERM -- "-$last_resort" 2>/dev/null || true
 }
 trap 'echo "Stopping (Ctrl-C again to force)" >&2; stop_all' INT TERM
 trap stop_all EXIT

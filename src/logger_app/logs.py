@@ -11,9 +11,12 @@ from pythonjsonlogger.json import JsonFormatter
 
 from logger_app import synthetic
 from logger_app.settings import Settings
+from logger_app.telemetry_outage import ExportOutages, watch_exporters
 from logger_app.tracing import current_span_id, current_trace_id
 
 SERVICE_NAME = "logger-app"
+# The process's one record of which signals are failing to export (its stdout handler's filter).
+EXPORT_OUTAGES = ExportOutages()
 
 
 class ServiceJsonFormatter(JsonFormatter):
@@ -51,6 +54,8 @@ def configure_logging(settings: Settings) -> None:
     # logger-app-worker), so its lines say the same even when they share a stream.
     service = os.environ.get("OTEL_SERVICE_NAME", SERVICE_NAME)
     handler.setFormatter(ServiceJsonFormatter(settings.environment, service))
+    handler.addFilter(EXPORT_OUTAGES)
+    watch_exporters(EXPORT_OUTAGES)
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(settings.log_level)
@@ -62,8 +67,8 @@ def configure_logging(settings: Settings) -> None:
         logger.propagate = True
     # The service logs each request itself, without the client address (personal data).
     logging.getLogger("uvicorn.access").disabled = True
-    # While the collector is down the exporters warn on every retry; their final failure
-    # (logged as an error once per batch) is enough to see it without flooding the logs.
+    # While the collector is down the exporters warn on every retry and at shutdown, and log an
+    # error per failed batch: the outage is said once instead (logger_app.telemetry_outage).
     logging.getLogger("opentelemetry.exporter.otlp").setLevel(logging.ERROR)
     # botocore narrates credential and endpoint discovery at INFO.
     logging.getLogger("botocore").setLevel(logging.WARNING)

@@ -7,10 +7,13 @@ listening, a stopped container would take 7-10 s to exit, and `docker stop` (10 
 exit; what was not exported by then is lost, as it would be at the kill.
 """
 
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
 from functools import partial
+from typing import NoReturn
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
@@ -53,3 +56,13 @@ def shutdown_telemetry(
         thread.start()
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def exit_at_once(message: str) -> NoReturn:
+    """Stop a process that could not start (its configuration is wrong): the message on stderr,
+    exit status 1, and no flush at all. It has served nothing worth exporting, and the SDK's exit
+    handlers would spend seconds retrying a collector that may not be there, printing their
+    retries after the line that matters (logging is not configured yet)."""
+    sys.stdout.flush()
+    print(message, file=sys.stderr, flush=True)
+    os._exit(1)

@@ -48,6 +48,7 @@ from logger_app.events import Event, MalformedEventError, is_synthetic_message
 from logger_app.logs import configure_logging
 from logger_app.schemas import RecordKind
 from logger_app.settings import Settings, get_settings
+from logger_app.telemetry_shutdown import exit_at_once, shutdown_telemetry
 from logger_app.tracing import untraced
 
 if TYPE_CHECKING:
@@ -537,13 +538,20 @@ def _raised_at(error: BaseException) -> str:
 
 def main() -> None:
     """The worker process (run under opentelemetry-instrument by ``logger-app worker``)."""
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except SystemExit as invalid:
+        exit_at_once(str(invalid.code))
     configure_logging(settings)
     require_region_and_credentials(settings)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    Worker(settings).run(stop)
+    try:
+        Worker(settings).run(stop)
+    finally:
+        # The SDK's own flush at exit retries a missing collector for up to 10 s.
+        shutdown_telemetry()
 
 
 if __name__ == "__main__":

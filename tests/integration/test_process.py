@@ -23,7 +23,7 @@ from logger_app.settings import Settings
 from logger_app.worker import Worker
 from tests.faults import FaultProxy
 from tests.integration.conftest import existing_patient
-from tests.support import BIN, ISSUER_ENV, app_process, auth_headers, free_port
+from tests.support import AWS_TEST_ENV, BIN, ISSUER_ENV, app_process, auth_headers, free_port
 
 # No collector in these tests; what they check is the service, not its telemetry. The outbox
 # settings are the production defaults (a drain every 5 s, of entries older than 10 s).
@@ -143,6 +143,52 @@ def test_without_a_region_or_credentials_a_command_stops_with_one_line_saying_so
     [line] = result.stderr.splitlines()
     assert line.startswith(expected)
     assert "unreachable" not in line
+
+
+# A setting that does not parse, and settings the API refuses (no token issuer).
+INVALID = {"settings": {"LOGGER_APP_LOG_LEVEL": "LOUD"}, "app configuration": {}}
+
+
+# The worker needs no issuer.
+@pytest.mark.parametrize(
+    ("command", "invalid"),
+    [
+        (["worker"], "settings"),
+        (["serve", "--port", "0"], "settings"),
+        (["serve", "--port", "0"], "app configuration"),
+    ],
+    ids=str,
+)
+def test_a_configuration_error_exits_at_once_with_its_message_alone(
+    tmp_path: Path, command: list[str], invalid: str
+) -> None:
+    """With the SDK on and no collector listening: no flush at exit, so no exporter retries
+    before or after the message."""
+    environment = {**_without_aws(tmp_path, **AWS_TEST_ENV), **INVALID[invalid]}
+    if invalid == "app configuration":
+        del environment["LOGGER_APP_LOCAL_ISSUER_DIR"]
+    process = subprocess.Popen(
+        [str(BIN / "logger-app"), *command],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[tuple[float, str]] = []
+    assert process.stderr is not None
+    for line in process.stderr:
+        lines.append((time.monotonic(), line.rstrip("\n")))
+    process.wait(timeout=30)
+    ended = time.monotonic()
+
+    assert process.returncode == 1
+    assert lines, "nothing on stderr"
+    assert lines[0][1] == "logger-app: invalid configuration:", lines
+    assert all(line.startswith("  LOGGER_APP_") for _, line in lines[1:]), lines
+    # Once the message is out the process is gone (the worker's SDK flush took 7 s more; the
+    # API's, bounded, came before the message, and its retries with it). The start-up before
+    # the message is the interpreter's and the imports', seconds on a loaded runner.
+    assert ended - lines[0][0] <= 0.5, f"exited {ended - lines[0][0]:.1f}s after the message"
 
 
 def pending_events() -> list[dict[str, Any]]:
