@@ -6,13 +6,11 @@ waits for each to grow. Only synthetic traffic moves them, so another verify run
 time is the one thing that could be mistaken for this journey.
 """
 
-import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from logger_app.verify import web
 from logger_app.verify.sinks import Journey
 
 # The headers to add to a GET of this URL (SigV4 for AMP, none for a plain Prometheus).
@@ -21,8 +19,6 @@ Headers = Callable[[str], Mapping[str, str]]
 Sample = tuple[dict[str, str], float]
 # An instant query: the API's base URL (ending in /api/v1), PromQL, the headers to add.
 Query = Callable[[str, str, Headers], list[Sample]]
-
-TIMEOUT_SECONDS = 10.0
 
 
 class QueryError(Exception):
@@ -42,17 +38,14 @@ def instant_query(api: str, expression: str, headers: Headers = no_headers) -> l
     # %20, never +, for a space: SigV4's canonical query string is percent-encoded.
     query = urllib.parse.urlencode({"query": expression}, quote_via=urllib.parse.quote)
     url = f"{api}/query?{query}"
-    request = urllib.request.Request(url, headers=dict(headers(url)))  # noqa: S310 (http/https)
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-            body = json.load(response)
-    except urllib.error.HTTPError as error:
-        raise QueryError(f"HTTP {error.code}", error.code) from None
-    except OSError as error:
-        raise QueryError(f"unreachable ({type(error).__name__})") from None
-    except ValueError:
-        raise QueryError("not a Prometheus API answer (no JSON)") from None
+        answer = web.request("GET", url, headers=headers(url))
+    except web.UnreachableError as error:
+        raise QueryError(f"unreachable ({error})") from None
+    if answer.status != 200:
+        raise QueryError(f"HTTP {answer.status}", answer.status)
     try:
+        body = answer.json()
         data = body["data"]
         if body["status"] != "success" or data["resultType"] != "vector":
             raise ValueError

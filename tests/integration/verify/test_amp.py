@@ -220,9 +220,11 @@ def test_an_unreachable_amp_is_missing_not_an_exception(amp: str) -> None:
 
     missing = amp_sink.missing(journey())
 
-    assert missing == (
-        "no reading of the counters before the journey: AMP query failed: unreachable (URLError)"
+    assert missing is not None
+    assert missing.startswith(
+        "no reading of the counters before the journey: AMP query failed: unreachable (URLError"
     )
+    assert "Connection refused" in missing
 
 
 def test_temporary_credentials_sign_too(amp: str, monkeypatch: pytest.MonkeyPatch) -> None:
