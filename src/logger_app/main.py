@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], str] = u
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     phi_routes = [*signups.router.routes, *records.router.routes]
     app.add_middleware(AuditLog, routes=audited_routes(phi_routes))
-    app.add_middleware(RequestLog)
+    app.add_middleware(RequestLog, skip_paths=health.HEALTH_PATHS)
     # Inside the server span (the instrumentation wraps the whole app), around every answer.
     app.add_middleware(TraceResponse)
     # The FastAPI instrumentation is applied here rather than by opentelemetry-instrument
