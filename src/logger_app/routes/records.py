@@ -1,11 +1,11 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from logger_app.audit import entry
-from logger_app.auth import Caller, requires
 from logger_app.problems import problem_responses
+from logger_app.routes.deps import RecordReader, RecordWriter, ServicesDep
 from logger_app.routes.headers import (
     BODY_PROBLEMS,
     BODY_STATUSES,
@@ -15,7 +15,6 @@ from logger_app.routes.headers import (
     replayed_response,
 )
 from logger_app.schemas import TIMESTAMP_FORMAT, TIMESTAMP_PATTERN, Record, RecordRequest
-from logger_app.services import Services, get_services
 
 router = APIRouter(prefix="/v1/records", tags=["records"])
 
@@ -26,8 +25,6 @@ Timestamp = Annotated[
         description=f"The record's timestamp as returned on creation: {TIMESTAMP_FORMAT}.",
     ),
 ]
-Writer = Annotated[Caller, Depends(requires("records:write"))]
-Reader = Annotated[Caller, Depends(requires("records:read"))]
 READ_PROBLEMS = {**V1_PROBLEMS, 404: ["record-not-found"]}
 
 
@@ -57,8 +54,8 @@ async def create_record(
     body: RecordRequest,
     request: Request,
     response: Response,
-    caller: Writer,
-    services: Annotated[Services, Depends(get_services)],
+    caller: RecordWriter,
+    services: ServicesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Record:
     audit = entry(request)
@@ -80,8 +77,8 @@ async def create_record(
 async def newest_record(
     id: UUID,
     request: Request,
-    caller: Reader,
-    services: Annotated[Services, Depends(get_services)],
+    caller: RecordReader,
+    services: ServicesDep,
 ) -> Record:
     record = await services.records.newest(id)
     entry(request).ids["patient_id"] = str(record.patient_id)
@@ -97,8 +94,8 @@ async def record_at(
     id: UUID,
     timestamp: Timestamp,
     request: Request,
-    caller: Reader,
-    services: Annotated[Services, Depends(get_services)],
+    caller: RecordReader,
+    services: ServicesDep,
 ) -> Record:
     record = await services.records.at(id, timestamp)
     entry(request).ids["patient_id"] = str(record.patient_id)
