@@ -17,15 +17,16 @@ from collections.abc import Callable, Iterable, Mapping
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
-from logger_app import synthetic
+from logger_app import events, synthetic
+from logger_app.schemas import RecordKind
 
 _meter = metrics.get_meter("logger_app")
 
 SIGNUP_OUTCOMES = ("created", "duplicate", "replayed", "rejected", "failed")
-RECORD_KINDS = ("call_started", "call_ended", "message", "note")
+RECORD_KINDS = tuple(kind.value for kind in RecordKind)
 RECORD_OUTCOMES = ("created", "replayed", "rejected", "clash", "failed")
 LOOKUP_OUTCOMES = ("found", "not_found")
-EVENT_TYPES = ("patient.signed_up", "record.created")
+EVENT_TYPES = events.EVENT_TYPES
 # What the worker counts a message under whose event type is none of those: it can only fail.
 UNKNOWN_EVENT = "unknown"
 PUBLISH_OUTCOMES = ("published", "failed")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from logger_app import metrics
+from logger_app import keys, metrics
 from logger_app.aws import AwsClients
 from logger_app.events import Event
 from logger_app.tracing import untraced
@@ -53,7 +53,10 @@ metrics.observe(
 
 def _key(event: Event) -> dict[str, Any]:
     shard = zlib.crc32(event.id.encode()) % SHARDS
-    return {"pk": {"S": f"pending#{shard}"}, "sk": {"S": f"{event.occurred_at}#{event.id}"}}
+    return {
+        "pk": {"S": keys.pending(shard)},
+        "sk": {"S": keys.pending_sort(event.occurred_at, event.id)},
+    }
 
 
 class Outbox:
@@ -104,7 +107,7 @@ class Outbox:
                         TableName=self._table,
                         KeyConditionExpression="pk = :pk AND sk < :cutoff",
                         ExpressionAttributeValues={
-                            ":pk": {"S": f"pending#{shard}"},
+                            ":pk": {"S": keys.pending(shard)},
                             ":cutoff": {"S": older_than},
                         },
                         ConsistentRead=True,

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from logger_app import audit, idempotency, metrics, synthetic, transactions
+from logger_app import audit, idempotency, keys, metrics, synthetic, transactions
 from logger_app.aws import AwsClients
 from logger_app.clock import utc_now
-from logger_app.events import Event
+from logger_app.events import RECORD_CREATED, Event
 from logger_app.outbox import Outbox
 from logger_app.problems import Problem
 from logger_app.publisher import EventPublisher
@@ -88,7 +88,7 @@ class RecordService:
             details=request.details,
         )
         event = Event(
-            "record.created",
+            RECORD_CREATED,
             {
                 "id": str(record.id),
                 "timestamp": record.timestamp,
@@ -144,7 +144,7 @@ class RecordService:
                 "Put": {
                     "TableName": self._patients_table,
                     "Item": {
-                        "pk": {"S": f"interaction#{record.id}"},
+                        "pk": {"S": keys.interaction(record.id)},
                         "patient_id": patient_id,
                         **synthetic.expiry(),
                     },
@@ -155,7 +155,7 @@ class RecordService:
             {
                 "ConditionCheck": {
                     "TableName": self._patients_table,
-                    "Key": {"pk": {"S": f"patient#{record.patient_id}"}},
+                    "Key": {"pk": {"S": keys.patient(record.patient_id)}},
                     "ConditionExpression": "attribute_exists(pk)",
                 }
             },

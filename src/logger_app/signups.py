@@ -11,10 +11,10 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from logger_app import audit, idempotency, metrics, synthetic, transactions
+from logger_app import audit, idempotency, keys, metrics, synthetic, transactions
 from logger_app.aws import AwsClients
 from logger_app.clock import utc_now
-from logger_app.events import Event
+from logger_app.events import PATIENT_SIGNED_UP, Event
 from logger_app.outbox import Outbox
 from logger_app.problems import Problem
 from logger_app.publisher import EventPublisher
@@ -52,7 +52,7 @@ def normalised_email(email: str) -> str:
 
 def email_key(email: str) -> str:
     """The guard item's key: a digest of the normalised email, so the key itself reveals nothing."""
-    return "email#" + hashlib.sha256(normalised_email(email).encode()).hexdigest()
+    return keys.email(hashlib.sha256(normalised_email(email).encode()).hexdigest())
 
 
 class SignupService:
@@ -86,13 +86,13 @@ class SignupService:
         patient_id = uuid.uuid4()
         response = SignupResponse(patient_id=patient_id, created_at=utc_now())
         event = Event(
-            "patient.signed_up",
+            PATIENT_SIGNED_UP,
             {"patient_id": str(patient_id), "created_at": response.created_at},
         )
         items = [
             self._put_new(
                 {
-                    "pk": {"S": "patient#" + str(patient_id)},
+                    "pk": {"S": keys.patient(patient_id)},
                     "email": {"S": request.email},
                     "full_name": {"S": request.full_name},
                     "created_at": {"S": response.created_at},
