@@ -1,23 +1,28 @@
 """Each contract written once and derived elsewhere: the record kinds (``schemas.RecordKind``),
-the event types (``events``), the key prefixes and formats (``keys``).
+the event types (``events``), the key prefixes and formats (``keys``), the scopes and their
+audit actions (``scopes``, for the app and ``infra/``).
 
-worker.py still spells some of them out: it is the next to take them from these modules."""
+worker.py and auth.py still spell some of them out: they are the next to take them from these
+modules (auth's copies are checked equal meanwhile)."""
 
 import re
 from pathlib import Path
 
+import pytest
+
 import logger_app
-from logger_app import metrics
+from logger_app import audit, auth, cli, metrics, scopes
 from logger_app.schemas import RecordKind
 
 SOURCE = Path(logger_app.__file__).parent
-NOT_YET = {"worker.py"}
+INFRA = SOURCE.parents[1] / "infra" / "logger_app_infra"
+NOT_YET = {"worker.py", "auth.py"}
 
 
-def _modules_matching(pattern: str) -> list[str]:
+def _modules_matching(pattern: str, source: Path = SOURCE) -> list[str]:
     return sorted(
-        str(module.relative_to(SOURCE))
-        for module in SOURCE.rglob("*.py")
+        str(module.relative_to(source))
+        for module in source.rglob("*.py")
         if module.name not in NOT_YET and re.search(pattern, module.read_text())
     )
 
@@ -41,3 +46,21 @@ def test_key_prefixes_are_written_in_keys_only() -> None:
 
 def test_table_key_schemas_are_written_in_keys_only() -> None:
     assert _modules_matching(r'\(\s*"(pk|id)",\s*"HASH"\s*\)') == ["keys.py"]
+
+
+def test_scopes_are_written_in_scopes_only() -> None:
+    literal = r'"(signups:write|records:write|records:read)"'
+    assert _modules_matching(literal) == ["scopes.py"]
+    assert _modules_matching(literal, INFRA) == []
+    assert _modules_matching(r'"(patient\.sign_up|record\.create|record\.read)"') == ["scopes.py"]
+
+
+def test_auth_and_the_token_command_have_the_scopes_of_scopes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert (auth.SCOPES, auth.ACTIONS) == (scopes.SCOPES, scopes.ACTIONS)
+    assert tuple(scopes.ACTIONS.values()) == (audit.SIGN_UP, audit.RECORD_CREATE, audit.RECORD_READ)
+    with pytest.raises(SystemExit):
+        cli.main(["token", "--scope", "records:delete"])
+    refusal = capsys.readouterr().err
+    assert all(scope in refusal for scope in scopes.SCOPES)

@@ -6,9 +6,10 @@ from typing import Annotated
 from fastapi import Depends
 
 from logger_app.auth import Caller, requires
+from logger_app.scopes import RECORDS_READ, RECORDS_WRITE, SIGNUPS_WRITE
 from logger_app.services import Services, get_services
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-SignupWriter = Annotated[Caller, Depends(requires("signups:write"))]
-RecordWriter = Annotated[Caller, Depends(requires("records:write"))]
-RecordReader = Annotated[Caller, Depends(requires("records:read"))]
+SignupWriter = Annotated[Caller, Depends(requires(SIGNUPS_WRITE))]
+RecordWriter = Annotated[Caller, Depends(requires(RECORDS_WRITE))]
+RecordReader = Annotated[Caller, Depends(requires(RECORDS_READ))]

@@ -15,6 +15,7 @@ from logger_app.routes.headers import (
     replayed_response,
 )
 from logger_app.schemas import TIMESTAMP_FORMAT, TIMESTAMP_PATTERN, Record, RecordRequest
+from logger_app.scopes import RECORDS_READ, RECORDS_WRITE
 
 router = APIRouter(prefix="/v1/records", tags=["records"])
 
@@ -47,7 +48,7 @@ READ_PROBLEMS = {**V1_PROBLEMS, 404: ["record-not-found"]}
             },
         ),
     },
-    description="Needs the scope `records:write`. The patient must have signed up, and every "
+    description=f"Needs the scope `{RECORDS_WRITE}`. The patient must have signed up, and every "
     "record of an interaction (`id`) belongs to the patient of its first record.",
 )
 async def create_record(
@@ -72,7 +73,7 @@ async def create_record(
 @router.get(
     "/{id}",
     responses=problem_responses(401, 403, 404, 422, 503, types=READ_PROBLEMS),
-    description="Needs the scope `records:read`.",
+    description=f"Needs the scope `{RECORDS_READ}`.",
 )
 async def newest_record(
     id: UUID,
@@ -88,7 +89,7 @@ async def newest_record(
 @router.get(
     "/{id}/{timestamp}",
     responses=problem_responses(401, 403, 404, 422, 503, types=READ_PROBLEMS),
-    description="Needs the scope `records:read`.",
+    description=f"Needs the scope `{RECORDS_READ}`.",
 )
 async def record_at(
     id: UUID,

@@ -11,6 +11,7 @@ from logger_app.routes.headers import (
     replayed_response,
 )
 from logger_app.schemas import SignupRequest, SignupResponse
+from logger_app.scopes import SIGNUPS_WRITE
 
 router = APIRouter(prefix="/v1/signups", tags=["signups"])
 
@@ -26,7 +27,7 @@ router = APIRouter(prefix="/v1/signups", tags=["signups"])
             types={**BODY_PROBLEMS, 409: ["email-already-registered", "idempotency-key-reused"]},
         ),
     },
-    description="Needs the scope `signups:write`.",
+    description=f"Needs the scope `{SIGNUPS_WRITE}`.",
 )
 async def sign_up(
     body: SignupRequest,
