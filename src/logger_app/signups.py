@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from logger_app import audit, idempotency, keys, metrics, synthetic, transactions
-from logger_app.aws import AwsClients
 from logger_app.clock import utc_now
 from logger_app.events import PATIENT_SIGNED_UP, Event
-from logger_app.outbox import Outbox
+from logger_app.outbox_write import OutboxWrite
 from logger_app.problems import Problem
-from logger_app.publisher import EventPublisher
 from logger_app.schemas import SignupRequest, SignupResponse
 
 if TYPE_CHECKING:
@@ -56,13 +54,9 @@ def email_key(email: str) -> str:
 
 
 class SignupService:
-    def __init__(
-        self, clients: AwsClients, table: str, outbox: Outbox, publisher: EventPublisher
-    ) -> None:
-        self._clients = clients
+    def __init__(self, table: str, writes: OutboxWrite) -> None:
         self._table = table
-        self._outbox = outbox
-        self._publisher = publisher
+        self._writes = writes
 
     async def sign_up(
         self, request: SignupRequest, client_id: str, key: str | None
@@ -107,23 +101,25 @@ class SignupService:
                     **synthetic.expiry(),
                 }
             ),
-            self._outbox.put(event),
         ]
-        if key is not None:
-            items.append(
-                idempotency.put_key(self._table, client_id, key, audit.SIGN_UP, request, response)
-            )
-        cancelled = await transactions.write(self._clients, items, request_id)
-        # The patient's id is this request's own: finding it written means an earlier attempt
-        # of this same call committed, and only its answer was lost.
-        if cancelled is not None and not cancelled.failed(_PATIENT):
+        cancelled = await self._writes.commit(
+            items,
+            event,
+            request_id,
+            key=None
+            if key is None
+            else idempotency.put_key(self._table, client_id, key, audit.SIGN_UP, request, response),
+            # The patient's id is this request's own: finding it written means an earlier
+            # attempt of this same call committed, and only its answer was lost.
+            committed=lambda cancelled: cancelled.failed(_PATIENT),
+        )
+        if cancelled is not None:
             return self._on_conflict(cancelled, request, key)
 
         logger.info(
             "patient signed up",
             extra={"event": "signup.created", "patient_id": str(patient_id)},
         )
-        self._publisher.submit(event)  # answered now; the event follows in a batch
         return SignupResult(response, replayed=False)
 
     def _put_new(self, item: dict[str, Any]) -> "TransactWriteItemTypeDef":

@@ -64,3 +64,10 @@ def test_auth_and_the_token_command_have_the_scopes_of_scopes(
         cli.main(["token", "--scope", "records:delete"])
     refusal = capsys.readouterr().err
     assert all(scope in refusal for scope in scopes.SCOPES)
+
+
+def test_the_outbox_write_is_made_in_one_place() -> None:
+    # "Transact with the event's outbox entry, then submit it": sign-ups and records call it.
+    assert _modules_matching(r"transactions\.write\(|\.put\(event\)|\.submit\(") == [
+        "outbox_write.py"
+    ]
