@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], str] = u
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics.start_counting_requests()
         services = Services.create(settings, clock)
+        services.publisher.observe_backlog()
         # The dashboards mark deploys and restarts with this line.
         logger.info("service started", extra={"event": "service.started"})
         app.state.services = services

@@ -114,6 +114,9 @@ def start_counting_events() -> None:
     )
 
 
+_readers: dict[str, Callable[[], Iterable[tuple[float, Mapping[str, str]]]]] = {}
+
+
 def observe(
     name: str,
     unit: str,
@@ -121,12 +124,20 @@ def observe(
     read: Callable[[], Iterable[tuple[float, Mapping[str, str]]]],
 ) -> None:
     """A gauge whose values `read` returns when the SDK collects (what a background loop last
-    measured: reading never calls AWS)."""
+    measured: reading never calls AWS).
 
-    def callback(_: CallbackOptions) -> Iterable[Observation]:
-        return [Observation(value, dict(attributes)) for value, attributes in read()]
+    Observed again under the same name (another app's lifespan in the same process, as in the
+    tests), the one gauge reads the newest `read`: the SDK keeps the first instrument of a name.
+    """
+    if name not in _readers:
 
-    _meter.create_observable_gauge(name, callbacks=[callback], unit=unit, description=description)
+        def callback(_: CallbackOptions) -> Iterable[Observation]:
+            return [Observation(value, dict(attributes)) for value, attributes in _readers[name]()]
+
+        _meter.create_observable_gauge(
+            name, callbacks=[callback], unit=unit, description=description
+        )
+    _readers[name] = read
 
 
 # Every process's export carries the time it was taken: how old the newest is tells a dashboard

@@ -8,7 +8,6 @@ from typing import Any
 import boto3
 import pytest
 
-from logger_app.outbox import BACKLOG
 from tests.faults import FaultProxy
 from tests.integration.conftest import AppFactory, Counters, Logs, existing_patient, settle
 
@@ -127,8 +126,11 @@ def test_an_sqs_outage_is_one_failure_per_event_and_a_backlog_that_drains(
     for _ in range(3):  # three drains retry it while SQS is down
         assert client.portal.call(publisher.drain) == 0  # type: ignore[union-attr]
 
-    assert BACKLOG.pending == 1
-    assert BACKLOG.oldest_age_seconds > 0
+    assert publisher.backlog.pending == 1
+    assert publisher.backlog.oldest_age_seconds > 0
+    # The gauges, registered by the lifespan, read this publisher's backlog.
+    assert counters.value("logger_app.outbox.pending") == 1
+    assert counters.value("logger_app.outbox.oldest_age") > 0
     failed = counters.value(
         "logger_app.queue_publishes", event="patient.signed_up", outcome="failed"
     )
@@ -136,7 +138,9 @@ def test_an_sqs_outage_is_one_failure_per_event_and_a_backlog_that_drains(
 
     faults.clear()
     assert client.portal.call(publisher.drain) == 1  # type: ignore[union-attr]
-    assert (BACKLOG.pending, BACKLOG.oldest_age_seconds) == (0, 0.0)
+    backlog = publisher.backlog
+    assert (backlog.pending, backlog.oldest_age_seconds) == (0, 0.0)
+    assert counters.value("logger_app.outbox.pending") == 0
 
 
 # Each write's first attempt commits, then its answer is lost: the connection drops, or the
