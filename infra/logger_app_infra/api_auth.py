@@ -19,6 +19,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from logger_app import scopes
+
 from . import removal
 from .config import API_SCOPES, DeploymentConfig
 from .nag import explain_client_secret_reader, suppress
@@ -26,14 +28,10 @@ from .nag import explain_client_secret_reader, suppress
 RESOURCE_SERVER = "logger-app"
 # What the API strips from Cognito's scope names (LOGGER_APP_AUTH_SCOPE_PREFIX).
 SCOPE_PREFIX = f"{RESOURCE_SERVER}/"
-SCOPE_DESCRIPTIONS = {
-    "signups:write": "Sign patients up",
-    "records:write": "Create interaction records",
-    "records:read": "Read interaction records",
-}
+SCOPE_DESCRIPTIONS = {scope: does[0].upper() + does[1:] for scope, does in scopes.SCOPES.items()}
 # `logger-app verify`'s journey: a sign-up and a record, nothing read back through the API.
 VERIFY_CLIENT = "verify"
-VERIFY_SCOPES = ("signups:write", "records:write")
+VERIFY_SCOPES = scopes.VERIFY_SCOPES
 NO_USERS = (
     "Machine-to-machine pool: no users exist and self sign-up is off; callers authenticate "
     "with an app client id and secret (client credentials), so {what} does not apply."

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from constructs import Node
 
+from logger_app.scopes import SCOPES
+
 from .third_party import DIGEST, THIRD_PARTY_IMAGES
 
 # context key -> environment variable, for `cdk deploy -c key=value` or `KEY=value make synth`.
@@ -64,8 +66,8 @@ _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-
 _SAML_PROVIDER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:saml-provider/[A-Za-z0-9_.-]+$")
 
 
-# The API's scopes (src/logger_app/auth.py SCOPES; a test compares them).
-API_SCOPES = ("signups:write", "records:write", "records:read")
+# The API's scopes, as the app defines them (src/logger_app/scopes.py).
+API_SCOPES = tuple(SCOPES)
 # One Cognito app client per caller of the API: name:scope+scope;name:scope.
 DEFAULT_API_CLIENTS = "patient-signup:signups:write;care-records:records:write+records:read"
 _CLIENT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")

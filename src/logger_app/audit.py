@@ -30,6 +30,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from logger_app.clock import utc_now
 from logger_app.problems import ANSWERED, Problem
+from logger_app.scopes import RECORD_CREATE as RECORD_CREATE
+from logger_app.scopes import RECORD_READ as RECORD_READ
+from logger_app.scopes import SIGN_UP as SIGN_UP
 from logger_app.tracing import current_trace_id
 
 if TYPE_CHECKING:
@@ -37,9 +40,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("logger_app.audit")
 
-SIGN_UP = "patient.sign_up"
-RECORD_CREATE = "record.create"
-RECORD_READ = "record.read"
 
 # How a request ended, by the status it was answered with; 2xx is "success", the rest "failed".
 _OUTCOMES = {

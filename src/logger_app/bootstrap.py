@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.exceptions import ClientError
 
+from logger_app import keys
 from logger_app.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.literals import KeyTypeType
 
 
 def bootstrap(settings: Settings, endpoint_url: str | None = None) -> str:
@@ -19,13 +19,9 @@ def bootstrap(settings: Settings, endpoint_url: str | None = None) -> str:
     dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
     sqs = session.client("sqs", endpoint_url=endpoint_url)
 
-    _create_table(
-        dynamodb,
-        settings.records_table,
-        key=[("id", "HASH"), ("timestamp", "RANGE")],
-    )
-    _create_table(dynamodb, settings.patients_table, key=[("pk", "HASH")])
-    _create_table(dynamodb, settings.outbox_table, key=[("pk", "HASH"), ("sk", "RANGE")])
+    _create_table(dynamodb, settings.records_table, keys.RECORDS_KEY)
+    _create_table(dynamodb, settings.patients_table, keys.PATIENTS_KEY)
+    _create_table(dynamodb, settings.outbox_table, keys.OUTBOX_KEY)
     tables = (settings.records_table, settings.patients_table, settings.outbox_table)
     for table in tables:
         _expire_items(dynamodb, table)
@@ -47,9 +43,7 @@ def bootstrap(settings: Settings, endpoint_url: str | None = None) -> str:
     )["QueueUrl"]
 
 
-def _create_table(
-    dynamodb: "DynamoDBClient", name: str, key: list[tuple[str, "KeyTypeType"]]
-) -> None:
+def _create_table(dynamodb: "DynamoDBClient", name: str, key: keys.KeySchema) -> None:
     try:
         dynamodb.create_table(
             TableName=name,

@@ -8,6 +8,8 @@ import shutil
 import sys
 from collections.abc import Mapping, Sequence
 
+from logger_app.scopes import SCOPES
+
 WORKER_SERVICE_NAME = "logger-app-worker"
 
 # Suited to the ADOT collector sidecar on localhost:4317; any variable already set wins.
@@ -141,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--scope",
         action="append",
         required=True,
-        choices=["signups:write", "records:write", "records:read"],
+        choices=list(SCOPES),
         help="a scope the token carries (repeat for several)",
     )
     token_parser.add_argument(

@@ -13,6 +13,11 @@ from logger_app.tracing import trace_context_headers
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
 
+# The event types, each written here once (the publisher's and the worker's counters, the
+# services that make them, the worker's effects).
+PATIENT_SIGNED_UP = "patient.signed_up"
+RECORD_CREATED = "record.created"
+EVENT_TYPES = (PATIENT_SIGNED_UP, RECORD_CREATED)
 # The message attribute present ("true") on the events of synthetic requests.
 SYNTHETIC_ATTRIBUTE = "synthetic"
 # The message attributes that describe the event; the others carry its trace context.

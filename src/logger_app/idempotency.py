@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from logger_app import keys
 from logger_app.problems import Problem
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def stored_key(client_id: str, key: str) -> str:
     """The key item's partition key: a digest, so it reveals neither the client nor its key.
     The client id is length-prefixed: ("ab", "c") and ("a", "bc") are different keys."""
     scoped = f"{len(client_id)}:{client_id}:{key}"
-    return "idempotency#" + hashlib.sha256(scoped.encode()).hexdigest()
+    return keys.idempotency(hashlib.sha256(scoped.encode()).hexdigest())
 
 
 def fingerprint(action: str, body: BaseModel) -> str:

@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], str] = u
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics.start_counting_requests()
         services = Services.create(settings, clock)
+        services.publisher.observe_backlog()
         # The dashboards mark deploys and restarts with this line.
         logger.info("service started", extra={"event": "service.started"})
         app.state.services = services
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], str] = u
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     phi_routes = [*signups.router.routes, *records.router.routes]
     app.add_middleware(AuditLog, routes=audited_routes(phi_routes))
-    app.add_middleware(RequestLog)
+    app.add_middleware(RequestLog, skip_paths=health.HEALTH_PATHS)
     # Inside the server span (the instrumentation wraps the whole app), around every answer.
     app.add_middleware(TraceResponse)
     # The FastAPI instrumentation is applied here rather than by opentelemetry-instrument

@@ -17,15 +17,16 @@ from collections.abc import Callable, Iterable, Mapping
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
-from logger_app import synthetic
+from logger_app import events, synthetic
+from logger_app.schemas import RecordKind
 
 _meter = metrics.get_meter("logger_app")
 
 SIGNUP_OUTCOMES = ("created", "duplicate", "replayed", "rejected", "failed")
-RECORD_KINDS = ("call_started", "call_ended", "message", "note")
+RECORD_KINDS = tuple(kind.value for kind in RecordKind)
 RECORD_OUTCOMES = ("created", "replayed", "rejected", "clash", "failed")
 LOOKUP_OUTCOMES = ("found", "not_found")
-EVENT_TYPES = ("patient.signed_up", "record.created")
+EVENT_TYPES = events.EVENT_TYPES
 # What the worker counts a message under whose event type is none of those: it can only fail.
 UNKNOWN_EVENT = "unknown"
 PUBLISH_OUTCOMES = ("published", "failed")
@@ -113,6 +114,9 @@ def start_counting_events() -> None:
     )
 
 
+_readers: dict[str, Callable[[], Iterable[tuple[float, Mapping[str, str]]]]] = {}
+
+
 def observe(
     name: str,
     unit: str,
@@ -120,12 +124,20 @@ def observe(
     read: Callable[[], Iterable[tuple[float, Mapping[str, str]]]],
 ) -> None:
     """A gauge whose values `read` returns when the SDK collects (what a background loop last
-    measured: reading never calls AWS)."""
+    measured: reading never calls AWS).
 
-    def callback(_: CallbackOptions) -> Iterable[Observation]:
-        return [Observation(value, dict(attributes)) for value, attributes in read()]
+    Observed again under the same name (another app's lifespan in the same process, as in the
+    tests), the one gauge reads the newest `read`: the SDK keeps the first instrument of a name.
+    """
+    if name not in _readers:
 
-    _meter.create_observable_gauge(name, callbacks=[callback], unit=unit, description=description)
+        def callback(_: CallbackOptions) -> Iterable[Observation]:
+            return [Observation(value, dict(attributes)) for value, attributes in _readers[name]()]
+
+        _meter.create_observable_gauge(
+            name, callbacks=[callback], unit=unit, description=description
+        )
+    _readers[name] = read
 
 
 # Every process's export carries the time it was taken: how old the newest is tells a dashboard

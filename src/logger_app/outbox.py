@@ -5,8 +5,8 @@ SQS is down or the process dies: what is still here is published again by a drai
 Entries are spread over a few partitions (``pending#<n>``) with a sort key that starts with the
 time, so a drain reads only pending entries, oldest first, without scanning. Each drain also
 measures the backlog (how many entries are older than the minimum age, and the oldest's age),
-which two gauges report: a backlog is one number that drains to 0, where a count of failed
-attempts would grow with every retry.
+which the publisher keeps and reports as two gauges: a backlog is one number that drains to 0,
+where a count of failed attempts would grow with every retry.
 """
 
 import zlib
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from logger_app import metrics
+from logger_app import keys
 from logger_app.aws import AwsClients
 from logger_app.events import Event
 from logger_app.tracing import untraced
@@ -35,25 +35,12 @@ class Backlog:
     oldest_age_seconds: float = 0.0
 
 
-BACKLOG = Backlog()
-metrics.observe(
-    "logger_app.outbox.pending",
-    "{event}",
-    "Events saved but not yet published, older than the drain's minimum age, as the last "
-    "drain found them (every API task sees the whole outbox: aggregate with max).",
-    lambda: [(BACKLOG.pending, {})],
-)
-metrics.observe(
-    "logger_app.outbox.oldest_age",
-    "s",
-    "Age of the oldest event still waiting in the outbox; 0 when none.",
-    lambda: [(BACKLOG.oldest_age_seconds, {})],
-)
-
-
 def _key(event: Event) -> dict[str, Any]:
     shard = zlib.crc32(event.id.encode()) % SHARDS
-    return {"pk": {"S": f"pending#{shard}"}, "sk": {"S": f"{event.occurred_at}#{event.id}"}}
+    return {
+        "pk": {"S": keys.pending(shard)},
+        "sk": {"S": keys.pending_sort(event.occurred_at, event.id)},
+    }
 
 
 class Outbox:
@@ -104,7 +91,7 @@ class Outbox:
                         TableName=self._table,
                         KeyConditionExpression="pk = :pk AND sk < :cutoff",
                         ExpressionAttributeValues={
-                            ":pk": {"S": f"pending#{shard}"},
+                            ":pk": {"S": keys.pending(shard)},
                             ":cutoff": {"S": older_than},
                         },
                         ConsistentRead=True,

@@ -26,7 +26,7 @@ from logger_app.aws import AwsClients, AwsPermanentError, AwsUnavailableError, e
 from logger_app.batching import Batches
 from logger_app.clock import seconds_ago
 from logger_app.events import Event
-from logger_app.outbox import BACKLOG, BATCH_WRITE_LIMIT, Backlog, Outbox, age_seconds
+from logger_app.outbox import BATCH_WRITE_LIMIT, Backlog, Outbox, age_seconds
 from logger_app.settings import Settings
 from logger_app.tracing import untraced
 
@@ -74,6 +74,8 @@ class EventPublisher:
     def __init__(self, clients: AwsClients, settings: Settings, outbox: Outbox) -> None:
         self._clients = clients
         self._outbox = outbox
+        # What the last drain found still pending (observe_backlog's gauges).
+        self.backlog = Backlog()
         self._queue_name = settings.queue_name
         self._queue_url = settings.queue_url
         self._sends = Batches(
@@ -100,6 +102,22 @@ class EventPublisher:
             )
             self._queue_url = response["QueueUrl"]
         return self._queue_url
+
+    def observe_backlog(self) -> None:
+        """Report the backlog the last drain found as two gauges (from the app's lifespan)."""
+        metrics.observe(
+            "logger_app.outbox.pending",
+            "{event}",
+            "Events saved but not yet published, older than the drain's minimum age, as the last "
+            "drain found them (every API task sees the whole outbox: aggregate with max).",
+            lambda: [(self.backlog.pending, {})],
+        )
+        metrics.observe(
+            "logger_app.outbox.oldest_age",
+            "s",
+            "Age of the oldest event still waiting in the outbox; 0 when none.",
+            lambda: [(self.backlog.oldest_age_seconds, {})],
+        )
 
     def submit(self, event: Event) -> None:
         """Publish a committed event soon, with the others submitted meanwhile.
@@ -241,7 +259,7 @@ class EventPublisher:
             for event in left:
                 backlog.oldest_age_seconds = max(backlog.oldest_age_seconds, age_seconds(event))
 
-        BACKLOG.pending, BACKLOG.oldest_age_seconds = backlog.pending, backlog.oldest_age_seconds
+        self.backlog = backlog
         if published:
             logger.info(
                 "events published from the outbox",

@@ -14,13 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from logger_app import audit, idempotency, metrics, synthetic, transactions
+from logger_app import audit, idempotency, keys, metrics, synthetic, transactions
 from logger_app.aws import AwsClients
 from logger_app.clock import utc_now
-from logger_app.events import Event
-from logger_app.outbox import Outbox
+from logger_app.events import RECORD_CREATED, Event
+from logger_app.outbox_write import OutboxWrite
 from logger_app.problems import Problem
-from logger_app.publisher import EventPublisher
 from logger_app.schemas import Record, RecordRequest
 
 if TYPE_CHECKING:
@@ -47,16 +46,14 @@ class RecordService:
         clients: AwsClients,
         table: str,
         patients_table: str,
-        outbox: Outbox,
-        publisher: EventPublisher,
+        writes: OutboxWrite,
         clock: Callable[[], str] = utc_now,
     ) -> None:
         """``clock`` gives each new record's timestamp (the server's time; a test's own)."""
         self._clients = clients
         self._table = table
         self._patients_table = patients_table
-        self._outbox = outbox
-        self._publisher = publisher
+        self._writes = writes
         self._clock = clock
 
     async def create(self, request: RecordRequest, client_id: str, key: str | None) -> RecordResult:
@@ -88,7 +85,7 @@ class RecordService:
             details=request.details,
         )
         event = Event(
-            "record.created",
+            RECORD_CREATED,
             {
                 "id": str(record.id),
                 "timestamp": record.timestamp,
@@ -97,19 +94,22 @@ class RecordService:
                 "doctor_id": record.doctor_id,
             },
         )
-        items = self._items(record, client_id, request_id, event)
-        if key is not None:
-            items.append(
-                idempotency.put_key(
-                    self._patients_table, client_id, key, audit.RECORD_CREATE, request, record
-                )
-            )
-        cancelled = await transactions.write(self._clients, items, request_id)
-        # An item at this id and timestamp stored by this request: an earlier attempt of this
-        # same call committed, and only its answer was lost.
-        if cancelled is not None and (
-            transactions.stored_request_id(cancelled.item(_RECORD)) != request_id
-        ):
+        cancelled = await self._writes.commit(
+            self._items(record, client_id, request_id),
+            event,
+            request_id,
+            key=None
+            if key is None
+            else idempotency.put_key(
+                self._patients_table, client_id, key, audit.RECORD_CREATE, request, record
+            ),
+            # An item at this id and timestamp stored by this request: an earlier attempt of
+            # this same call committed, and only its answer was lost.
+            committed=lambda cancelled: (
+                transactions.stored_request_id(cancelled.item(_RECORD)) == request_id
+            ),
+        )
+        if cancelled is not None:
             return self._on_conflict(cancelled, request, key)
 
         logger.info(
@@ -120,12 +120,13 @@ class RecordService:
                 "kind": record.kind.value,
             },
         )
-        self._publisher.submit(event)  # answered now; the event follows in a batch
         return RecordResult(record, replayed=False)
 
     def _items(
-        self, record: Record, client_id: str, request_id: str, event: Event
+        self, record: Record, client_id: str, request_id: str
     ) -> list["TransactWriteItemTypeDef"]:
+        """The record, its interaction's owner and the patient's check (the outbox entry and
+        the key follow: OutboxWrite)."""
         patient_id = {"S": str(record.patient_id)}
         return [
             {
@@ -144,7 +145,7 @@ class RecordService:
                 "Put": {
                     "TableName": self._patients_table,
                     "Item": {
-                        "pk": {"S": f"interaction#{record.id}"},
+                        "pk": {"S": keys.interaction(record.id)},
                         "patient_id": patient_id,
                         **synthetic.expiry(),
                     },
@@ -155,11 +156,10 @@ class RecordService:
             {
                 "ConditionCheck": {
                     "TableName": self._patients_table,
-                    "Key": {"pk": {"S": f"patient#{record.patient_id}"}},
+                    "Key": {"pk": {"S": keys.patient(record.patient_id)}},
                     "ConditionExpression": "attribute_exists(pk)",
                 }
             },
-            self._outbox.put(event),
         ]
 
     def _on_conflict(

@@ -6,20 +6,22 @@ address, query string or body: they can hold personal data.
 
 import logging
 import time
+from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from logger_app.routes.health import HEALTH_PATHS
 
 logger = logging.getLogger("logger_app.http")
 
 
 class RequestLog:
-    def __init__(self, app: ASGIApp) -> None:
+    """``skip_paths``: the paths logged by no line (the health probes, every few seconds)."""
+
+    def __init__(self, app: ASGIApp, *, skip_paths: Iterable[str] = ()) -> None:
         self.app = app
+        self.skip_paths = frozenset(skip_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in HEALTH_PATHS:
+        if scope["type"] != "http" or scope["path"] in self.skip_paths:
             await self.app(scope, receive, send)
             return
 

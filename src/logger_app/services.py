@@ -8,6 +8,7 @@ from fastapi import Request
 from logger_app.aws import AwsClients, create_clients
 from logger_app.clock import utc_now
 from logger_app.outbox import Outbox
+from logger_app.outbox_write import OutboxWrite
 from logger_app.publisher import EventPublisher
 from logger_app.records import RecordService
 from logger_app.settings import Settings
@@ -30,19 +31,15 @@ class Services:
         background = clients.for_background()
         outbox = Outbox(background, settings.outbox_table)
         publisher = EventPublisher(background, settings, outbox)
+        writes = OutboxWrite(clients, outbox, publisher)
         return cls(
             settings=settings,
             clients=clients,
             publisher=publisher,
             outbox=outbox,
-            signups=SignupService(clients, settings.patients_table, outbox, publisher),
+            signups=SignupService(settings.patients_table, writes),
             records=RecordService(
-                clients,
-                settings.records_table,
-                settings.patients_table,
-                outbox,
-                publisher,
-                clock,
+                clients, settings.records_table, settings.patients_table, writes, clock
             ),
         )
 

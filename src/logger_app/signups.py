@@ -11,13 +11,11 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from logger_app import audit, idempotency, metrics, synthetic, transactions
-from logger_app.aws import AwsClients
+from logger_app import audit, idempotency, keys, metrics, synthetic, transactions
 from logger_app.clock import utc_now
-from logger_app.events import Event
-from logger_app.outbox import Outbox
+from logger_app.events import PATIENT_SIGNED_UP, Event
+from logger_app.outbox_write import OutboxWrite
 from logger_app.problems import Problem
-from logger_app.publisher import EventPublisher
 from logger_app.schemas import SignupRequest, SignupResponse
 
 if TYPE_CHECKING:
@@ -52,17 +50,13 @@ def normalised_email(email: str) -> str:
 
 def email_key(email: str) -> str:
     """The guard item's key: a digest of the normalised email, so the key itself reveals nothing."""
-    return "email#" + hashlib.sha256(normalised_email(email).encode()).hexdigest()
+    return keys.email(hashlib.sha256(normalised_email(email).encode()).hexdigest())
 
 
 class SignupService:
-    def __init__(
-        self, clients: AwsClients, table: str, outbox: Outbox, publisher: EventPublisher
-    ) -> None:
-        self._clients = clients
+    def __init__(self, table: str, writes: OutboxWrite) -> None:
         self._table = table
-        self._outbox = outbox
-        self._publisher = publisher
+        self._writes = writes
 
     async def sign_up(
         self, request: SignupRequest, client_id: str, key: str | None
@@ -86,13 +80,13 @@ class SignupService:
         patient_id = uuid.uuid4()
         response = SignupResponse(patient_id=patient_id, created_at=utc_now())
         event = Event(
-            "patient.signed_up",
+            PATIENT_SIGNED_UP,
             {"patient_id": str(patient_id), "created_at": response.created_at},
         )
         items = [
             self._put_new(
                 {
-                    "pk": {"S": "patient#" + str(patient_id)},
+                    "pk": {"S": keys.patient(patient_id)},
                     "email": {"S": request.email},
                     "full_name": {"S": request.full_name},
                     "created_at": {"S": response.created_at},
@@ -107,23 +101,25 @@ class SignupService:
                     **synthetic.expiry(),
                 }
             ),
-            self._outbox.put(event),
         ]
-        if key is not None:
-            items.append(
-                idempotency.put_key(self._table, client_id, key, audit.SIGN_UP, request, response)
-            )
-        cancelled = await transactions.write(self._clients, items, request_id)
-        # The patient's id is this request's own: finding it written means an earlier attempt
-        # of this same call committed, and only its answer was lost.
-        if cancelled is not None and not cancelled.failed(_PATIENT):
+        cancelled = await self._writes.commit(
+            items,
+            event,
+            request_id,
+            key=None
+            if key is None
+            else idempotency.put_key(self._table, client_id, key, audit.SIGN_UP, request, response),
+            # The patient's id is this request's own: finding it written means an earlier
+            # attempt of this same call committed, and only its answer was lost.
+            committed=lambda cancelled: cancelled.failed(_PATIENT),
+        )
+        if cancelled is not None:
             return self._on_conflict(cancelled, request, key)
 
         logger.info(
             "patient signed up",
             extra={"event": "signup.created", "patient_id": str(patient_id)},
         )
-        self._publisher.submit(event)  # answered now; the event follows in a batch
         return SignupResult(response, replayed=False)
 
     def _put_new(self, item: dict[str, Any]) -> "TransactWriteItemTypeDef":

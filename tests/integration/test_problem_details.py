@@ -147,3 +147,12 @@ def test_every_field_error_is_said_in_the_detail(
     assert problem["detail"] == (
         "Some fields are missing or invalid: body: the request has no body: send a JSON object."
     )
+
+
+def test_unknown_route_and_method_are_problems(client: TestClient) -> None:
+    missing = client.get("/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    wrong_method = client.delete("/v1/signups")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["type"] == "urn:logger-app:problem:method-not-allowed"

@@ -2,6 +2,8 @@
 SendMessageBatch per batch, removals 25 to a BatchWriteItem, a refused entry kept for the
 drain, and a write that does not wait for SQS."""
 
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -132,3 +134,23 @@ def test_a_write_answers_at_its_commit_without_waiting_for_sqs(
     assert answered < 2  # SQS takes 3 s to answer here
     [message] = drain_queue(queue)
     assert message["body"]["data"]["id"] == response.json()["id"]
+
+
+def test_the_backlog_gauges_are_registered_by_the_app_not_at_import() -> None:
+    # A process that only imports the publisher (the worker, a CLI command) reports no backlog.
+    code = (
+        "from opentelemetry import metrics\n"
+        "from opentelemetry.sdk.metrics import MeterProvider\n"
+        "from opentelemetry.sdk.metrics.export import InMemoryMetricReader\n"
+        "reader = InMemoryMetricReader()\n"
+        "metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))\n"
+        "import logger_app.outbox, logger_app.publisher\n"
+        "data = reader.get_metrics_data()\n"
+        "print(sorted(m.name for r in data.resource_metrics for s in r.scope_metrics"
+        " for m in s.metrics))\n"
+    )
+    names = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "logger_app.telemetry.heartbeat" in names  # what is registered at import is read
+    assert "logger_app.outbox" not in names

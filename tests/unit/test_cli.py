@@ -1,7 +1,10 @@
+from pathlib import Path
+
 import pytest
 
 from logger_app.cli import (
     TELEMETRY_DEFAULTS,
+    main,
     serve_command,
     telemetry_environment,
     trusted_proxies,
@@ -54,3 +57,25 @@ def test_a_trusted_proxy_that_is_not_an_address_or_network_stops_the_start(value
     assert f"LOGGER_APP_TRUSTED_PROXIES: {value!r} is not an IP address or network" in str(
         stopped.value
     )
+
+
+@pytest.mark.parametrize("lifetime", ["0", "-5"])
+def test_refuses_a_lifetime_that_is_already_over(
+    lifetime: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(
+            [
+                "token",
+                "--scope",
+                "records:read",
+                "--issuer-dir",
+                str(tmp_path),
+                "--lifetime",
+                lifetime,
+            ]
+        )
+
+    assert exited.value.code == 2
+    assert "must be more than 0 seconds" in capsys.readouterr().err
+    assert not (tmp_path / "private-key.pem").exists()

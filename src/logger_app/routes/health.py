@@ -1,11 +1,9 @@
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from logger_app.problems import Problem, problem_responses
 from logger_app.readiness import check_dependencies
+from logger_app.routes.deps import ServicesDep
 from logger_app.schemas import Readiness
-from logger_app.services import Services, get_services
 
 router = APIRouter(tags=["health"])
 
@@ -20,7 +18,7 @@ async def liveness() -> dict[str, str]:
 
 
 @router.get("/readyz", responses=problem_responses(503))
-async def readiness(services: Annotated[Services, Depends(get_services)]) -> Readiness:
+async def readiness(services: ServicesDep) -> Readiness:
     """DynamoDB tables and the SQS queue are reachable."""
     checks = await check_dependencies(services)
     if any(state != "ok" for state in checks.values()):

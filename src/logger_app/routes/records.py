@@ -1,11 +1,11 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from logger_app.audit import entry
-from logger_app.auth import Caller, requires
 from logger_app.problems import problem_responses
+from logger_app.routes.deps import RecordReader, RecordWriter, ServicesDep
 from logger_app.routes.headers import (
     BODY_PROBLEMS,
     BODY_STATUSES,
@@ -15,7 +15,7 @@ from logger_app.routes.headers import (
     replayed_response,
 )
 from logger_app.schemas import TIMESTAMP_FORMAT, TIMESTAMP_PATTERN, Record, RecordRequest
-from logger_app.services import Services, get_services
+from logger_app.scopes import RECORDS_READ, RECORDS_WRITE
 
 router = APIRouter(prefix="/v1/records", tags=["records"])
 
@@ -26,8 +26,6 @@ Timestamp = Annotated[
         description=f"The record's timestamp as returned on creation: {TIMESTAMP_FORMAT}.",
     ),
 ]
-Writer = Annotated[Caller, Depends(requires("records:write"))]
-Reader = Annotated[Caller, Depends(requires("records:read"))]
 READ_PROBLEMS = {**V1_PROBLEMS, 404: ["record-not-found"]}
 
 
@@ -50,15 +48,15 @@ READ_PROBLEMS = {**V1_PROBLEMS, 404: ["record-not-found"]}
             },
         ),
     },
-    description="Needs the scope `records:write`. The patient must have signed up, and every "
+    description=f"Needs the scope `{RECORDS_WRITE}`. The patient must have signed up, and every "
     "record of an interaction (`id`) belongs to the patient of its first record.",
 )
 async def create_record(
     body: RecordRequest,
     request: Request,
     response: Response,
-    caller: Writer,
-    services: Annotated[Services, Depends(get_services)],
+    caller: RecordWriter,
+    services: ServicesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Record:
     audit = entry(request)
@@ -75,13 +73,13 @@ async def create_record(
 @router.get(
     "/{id}",
     responses=problem_responses(401, 403, 404, 422, 503, types=READ_PROBLEMS),
-    description="Needs the scope `records:read`.",
+    description=f"Needs the scope `{RECORDS_READ}`.",
 )
 async def newest_record(
     id: UUID,
     request: Request,
-    caller: Reader,
-    services: Annotated[Services, Depends(get_services)],
+    caller: RecordReader,
+    services: ServicesDep,
 ) -> Record:
     record = await services.records.newest(id)
     entry(request).ids["patient_id"] = str(record.patient_id)
@@ -91,14 +89,14 @@ async def newest_record(
 @router.get(
     "/{id}/{timestamp}",
     responses=problem_responses(401, 403, 404, 422, 503, types=READ_PROBLEMS),
-    description="Needs the scope `records:read`.",
+    description=f"Needs the scope `{RECORDS_READ}`.",
 )
 async def record_at(
     id: UUID,
     timestamp: Timestamp,
     request: Request,
-    caller: Reader,
-    services: Annotated[Services, Depends(get_services)],
+    caller: RecordReader,
+    services: ServicesDep,
 ) -> Record:
     record = await services.records.at(id, timestamp)
     entry(request).ids["patient_id"] = str(record.patient_id)

@@ -1,10 +1,8 @@
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from logger_app.audit import entry
-from logger_app.auth import Caller, requires
 from logger_app.problems import problem_responses
+from logger_app.routes.deps import ServicesDep, SignupWriter
 from logger_app.routes.headers import (
     BODY_PROBLEMS,
     BODY_STATUSES,
@@ -13,7 +11,7 @@ from logger_app.routes.headers import (
     replayed_response,
 )
 from logger_app.schemas import SignupRequest, SignupResponse
-from logger_app.services import Services, get_services
+from logger_app.scopes import SIGNUPS_WRITE
 
 router = APIRouter(prefix="/v1/signups", tags=["signups"])
 
@@ -29,14 +27,14 @@ router = APIRouter(prefix="/v1/signups", tags=["signups"])
             types={**BODY_PROBLEMS, 409: ["email-already-registered", "idempotency-key-reused"]},
         ),
     },
-    description="Needs the scope `signups:write`.",
+    description=f"Needs the scope `{SIGNUPS_WRITE}`.",
 )
 async def sign_up(
     body: SignupRequest,
     request: Request,
     response: Response,
-    caller: Annotated[Caller, Depends(requires("signups:write"))],
-    services: Annotated[Services, Depends(get_services)],
+    caller: SignupWriter,
+    services: ServicesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> SignupResponse:
     result = await services.signups.sign_up(body, caller.client_id, idempotency_key)

@@ -1,10 +1,10 @@
-"""`logger-app token`: finds make run's issuer from any directory, refuses a dead lifetime."""
+"""The local issuer's directory, as `logger-app token` finds it: from any directory of the
+checkout, or where LOGGER_APP_LOCAL_ISSUER_DIR says; outside a checkout, an error saying how."""
 
 from pathlib import Path
 
 import pytest
 
-from logger_app.cli import main
 from logger_app.issuer_dir import IssuerNotFoundError, issuer_dir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,25 +30,3 @@ def test_the_variable_wins_over_the_checkout(tmp_path: Path) -> None:
     environ = {"LOGGER_APP_LOCAL_ISSUER_DIR": str(tmp_path)}
 
     assert issuer_dir(None, environ, ROOT, ROOT / "src" / "logger_app" / "cli.py") == tmp_path
-
-
-@pytest.mark.parametrize("lifetime", ["0", "-5"])
-def test_refuses_a_lifetime_that_is_already_over(
-    lifetime: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as exited:
-        main(
-            [
-                "token",
-                "--scope",
-                "records:read",
-                "--issuer-dir",
-                str(tmp_path),
-                "--lifetime",
-                lifetime,
-            ]
-        )
-
-    assert exited.value.code == 2
-    assert "must be more than 0 seconds" in capsys.readouterr().err
-    assert not (tmp_path / "private-key.pem").exists()

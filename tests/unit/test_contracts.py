@@ -1,0 +1,73 @@
+"""Each contract written once and derived elsewhere: the record kinds (``schemas.RecordKind``),
+the event types (``events``), the key prefixes and formats (``keys``), the scopes and their
+audit actions (``scopes``, for the app and ``infra/``).
+
+worker.py and auth.py still spell some of them out: they are the next to take them from these
+modules (auth's copies are checked equal meanwhile)."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+import logger_app
+from logger_app import audit, auth, cli, metrics, scopes
+from logger_app.schemas import RecordKind
+
+SOURCE = Path(logger_app.__file__).parent
+INFRA = SOURCE.parents[1] / "infra" / "logger_app_infra"
+NOT_YET = {"worker.py", "auth.py"}
+
+
+def _modules_matching(pattern: str, source: Path = SOURCE) -> list[str]:
+    return sorted(
+        str(module.relative_to(source))
+        for module in source.rglob("*.py")
+        if module.name not in NOT_YET and re.search(pattern, module.read_text())
+    )
+
+
+def test_the_counted_record_kinds_are_the_schemas() -> None:
+    assert tuple(kind.value for kind in RecordKind) == metrics.RECORD_KINDS
+    assert _modules_matching(r'"call_started"') == ["schemas.py"]
+
+
+def test_event_types_are_written_in_events_only() -> None:
+    assert _modules_matching(r'"patient\.signed_up"') == ["events.py"]
+    # "record.created" is also a log line's event name (records.py): no event is made from a
+    # literal type.
+    assert _modules_matching(r'Event\(\s*"') == []
+
+
+def test_key_prefixes_are_written_in_keys_only() -> None:
+    prefixes = r"(patient|email|interaction|idempotency|doctor|pending|processed)#"
+    assert _modules_matching(rf"[\"']{prefixes}") == ["keys.py"]
+
+
+def test_table_key_schemas_are_written_in_keys_only() -> None:
+    assert _modules_matching(r'\(\s*"(pk|id)",\s*"HASH"\s*\)') == ["keys.py"]
+
+
+def test_scopes_are_written_in_scopes_only() -> None:
+    literal = r'"(signups:write|records:write|records:read)"'
+    assert _modules_matching(literal) == ["scopes.py"]
+    assert _modules_matching(literal, INFRA) == []
+    assert _modules_matching(r'"(patient\.sign_up|record\.create|record\.read)"') == ["scopes.py"]
+
+
+def test_auth_and_the_token_command_have_the_scopes_of_scopes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert (auth.SCOPES, auth.ACTIONS) == (scopes.SCOPES, scopes.ACTIONS)
+    assert tuple(scopes.ACTIONS.values()) == (audit.SIGN_UP, audit.RECORD_CREATE, audit.RECORD_READ)
+    with pytest.raises(SystemExit):
+        cli.main(["token", "--scope", "records:delete"])
+    refusal = capsys.readouterr().err
+    assert all(scope in refusal for scope in scopes.SCOPES)
+
+
+def test_the_outbox_write_is_made_in_one_place() -> None:
+    # "Transact with the event's outbox entry, then submit it": sign-ups and records call it.
+    assert _modules_matching(r"transactions\.write\(|\.put\(event\)|\.submit\(") == [
+        "outbox_write.py"
+    ]
