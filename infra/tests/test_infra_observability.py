@@ -112,12 +112,14 @@ def test_loki_task_role_reaches_only_its_bucket_key_and_access_point(prod: Logge
         )
 
 
-def test_loki_is_reachable_only_from_app_tasks_and_grafana(prod: LoggerAppStacks) -> None:
+def test_loki_is_reachable_only_from_app_tasks_grafana_and_verify(prod: LoggerAppStacks) -> None:
     access = prod.access
+    # The verify task reads the journey's lines back (docs/verify.md).
     assert ingress_sources(access, logical_id(access, access.loki_security_group)) == {
         (logical_id(access, access.app_security_group), 3100),
         (logical_id(access, access.worker_security_group), 3100),
         (logical_id(access, access.grafana_security_group), 3100),
+        (logical_id(access, access.verify_security_group), 3100),
     }
 
 
