@@ -69,7 +69,10 @@ def main() -> None:
         run = ConfigurationRun(
             CONFIGURATIONS[args.configuration], moto, collector, workdir, plan, print
         )
-        app = run.start_app(ConfigurationResult(args.configuration, "", startup_seconds=[]))
+        if WORKLOADS[args.workload].baseline:
+            app = run.start_baseline()
+        else:
+            app = run.start_app(ConfigurationResult(args.configuration, "", startup_seconds=[]))
         try:
             ids = create_fixtures(app.url, workdir / "ids.txt", 50)
             run_wrk(app.url, args.workload, args.concurrency, 2, "warm", ids)
