@@ -6,6 +6,11 @@ from pathlib import Path
 from logger_app.cli import TELEMETRY_DEFAULTS, serve_command
 from tests.support import BIN
 
+REPO = Path(__file__).resolve().parents[1]
+# The module:attribute `logger-app serve` serves, and the talk's sample endpoint (issue #28).
+PRODUCT_APP = "logger_app.main:app"
+BASELINE_APP = "bench.baseline:app"
+
 
 @dataclass(frozen=True)
 class Configuration:
@@ -20,6 +25,19 @@ class Configuration:
             return [str(BIN / "logger-app"), "serve", "--host", "127.0.0.1", "--port", str(port)]
         # The same uvicorn command that `logger-app serve` execs, less opentelemetry-instrument.
         return serve_command("127.0.0.1", port)[1:]
+
+    def baseline_argv(self, port: int) -> list[str]:
+        """The same server command, serving bench/baseline.py's app instead of the product's:
+        under opentelemetry-instrument unless the configuration is `bare`."""
+        command = [
+            BASELINE_APP if arg == PRODUCT_APP else arg for arg in serve_command("127.0.0.1", port)
+        ]
+        command += ["--app-dir", str(REPO)]
+        return command if self.instrumented else command[1:]
+
+    def baseline_environment(self, base: dict[str, str]) -> dict[str, str]:
+        # No `logger-app serve` to set the telemetry defaults: the same ones, set here.
+        return {**TELEMETRY_DEFAULTS, **base, **self.env}
 
     def environment(self, base: dict[str, str]) -> dict[str, str]:
         env = {**base, **self.env}
@@ -50,6 +68,8 @@ class Workload:
     description: str
     # The floor: the boto3 calls the request makes, in bench/floor.py (None: no AWS call).
     floor: str | None
+    # True: driven against the talk's sample endpoint (bench/baseline.py), not the product.
+    baseline: bool = False
 
 
 WORKLOADS = {
@@ -60,6 +80,12 @@ WORKLOADS = {
         Workload("record_read", "GET /v1/records/{id} of an existing record", "record_read"),
         Workload("record_not_found", "GET /v1/records/{id} of an unknown id", "record_not_found"),
         Workload("health", "GET /healthz (no I/O)", None),
+        Workload(
+            "baseline",
+            "GET /workflow of the talk's sample app: one PutItem + one SendMessage, nothing else",
+            None,
+            baseline=True,
+        ),
     )
 }
 

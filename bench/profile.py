@@ -14,9 +14,10 @@ import tempfile
 import threading
 from pathlib import Path
 
+from bench import procfs
 from bench.configs import CONFIGURATIONS, WORKLOADS
 from bench.fixtures import create_fixtures
-from bench.loadgen import run_wrk
+from bench.loadgen import LoadResult, run_wrk
 from bench.runner import ConfigurationResult, ConfigurationRun, Plan
 from bench.services import Collector, Moto
 
@@ -26,6 +27,123 @@ def _py_spy() -> str:
     if not Path(found).exists():
         raise RuntimeError("py-spy is not installed (pip install py-spy)")
     return found
+
+
+# Where a sample's CPU goes: the component of the deepest frame that belongs to one (py-spy's
+# frames read "function (path:line)"). Deepest, because a span recorded from a botocore hook or a
+# log line written from a handler is the span's or the log's cost, not the caller's. Checked in
+# order: the first pattern a frame's path contains names its component.
+COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "OTLP export (batch span processor; metrics each 60 s)",
+        (
+            "opentelemetry/sdk/trace/export",
+            "opentelemetry/exporter",
+            "google/protobuf",
+            "grpc/",
+        ),
+    ),
+    (
+        "metric recording and export",
+        (
+            "opentelemetry/sdk/metrics",
+            "opentelemetry/metrics",
+            "logger_app/metrics.py",
+            "logger_app/traffic_meter.py",
+        ),
+    ),
+    (
+        "span recording (SDK, instrumentations, context)",
+        (
+            "opentelemetry/",
+            "logger_app/trace_sampling.py",
+            "logger_app/tracing.py",
+            "logger_app/trace_response.py",
+        ),
+    ),
+    ("JWT verification", ("jwt/", "cryptography/", "logger_app/auth.py")),
+    (
+        "JSON logging",
+        (
+            "logging/",
+            "pythonjsonlogger/",
+            "logger_app/logs.py",
+            "logger_app/request_log.py",
+            "logger_app/audit.py",
+        ),
+    ),
+    ("botocore signing", ("botocore/auth.py", "botocore/signers.py", "botocore/credentials.py")),
+    (
+        "botocore serialisation and parsing",
+        (
+            "botocore/serialize.py",
+            "botocore/parsers.py",
+            "botocore/validate.py",
+        ),
+    ),
+    (
+        "botocore other (hooks, endpoint, retries) and urllib3",
+        (
+            "botocore/",
+            "boto3/",
+            "urllib3/",
+            "http/client.py",
+        ),
+    ),
+    (
+        "publisher and outbox",
+        (
+            "logger_app/publisher.py",
+            "logger_app/outbox.py",
+            "logger_app/batching.py",
+            "logger_app/events.py",
+        ),
+    ),
+    ("pydantic", ("pydantic/", "pydantic_core/")),
+    ("FastAPI and Starlette", ("fastapi/", "starlette/")),
+    ("uvicorn (HTTP parsing, protocol)", ("uvicorn/", "h11/", "httptools/")),
+    (
+        "thread hops and event loop (anyio, asyncio, threading)",
+        (
+            "anyio/",
+            "asyncio/",
+            "concurrent/",
+            "threading.py",
+            "queue.py",
+            "selectors.py",
+        ),
+    ),
+    ("logger_app (the rest)", ("logger_app/",)),
+)
+OTHER = "other"
+
+
+def component(frame: str) -> str | None:
+    for name, patterns in COMPONENTS:
+        if any(pattern in frame for pattern in patterns):
+            return name
+    return None
+
+
+def by_component(collapsed: str) -> dict[str, float]:
+    """Per cent of the samples per component (largest first), from py-spy's raw output."""
+    counts: collections.Counter[str] = collections.Counter()
+    samples = 0
+    for line in collapsed.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack:
+            continue
+        count = int(count_text)
+        samples += count
+        found = [c for c in map(component, stack.split(";")) if c is not None]
+        counts[found[-1] if found else OTHER] += count
+    return {name: 100 * n / samples for name, n in counts.most_common()} if samples else {}
+
+
+def component_table(shares: dict[str, float]) -> str:
+    rows = ["| Component | % of the app's samples |", "| --- | --- |"]
+    rows += [f"| {name} | {share:.1f} |" for name, share in shares.items()]
+    return "\n".join(rows)
 
 
 def top_functions(collapsed: Path, limit: int = 25) -> str:
@@ -69,25 +187,41 @@ def main() -> None:
         run = ConfigurationRun(
             CONFIGURATIONS[args.configuration], moto, collector, workdir, plan, print
         )
-        app = run.start_app(ConfigurationResult(args.configuration, "", startup_seconds=[]))
+        if WORKLOADS[args.workload].baseline:  # the talk's sample endpoint: no fixtures
+            app = run.start_baseline()
+        else:
+            app = run.start_app(ConfigurationResult(args.configuration, "", startup_seconds=[]))
         try:
-            ids = create_fixtures(app.url, workdir / "ids.txt", 50)
+            baseline = WORKLOADS[args.workload].baseline
+            ids = None if baseline else create_fixtures(app.url, workdir / "ids.txt", 50)
             run_wrk(app.url, args.workload, args.concurrency, 2, "warm", ids)
             stem = args.out / f"{args.configuration}-{args.workload}-c{args.concurrency}"
             collapsed = stem.with_suffix(".txt")
             common = [_py_spy(), "record", "--pid", str(app.pid), "--rate", str(args.rate)]
-            common += ["--duration", str(args.seconds), "--gil", "--nonblocking"]
+            common += [
+                "--duration",
+                str(args.seconds),
+                "--gil",
+                "--nonblocking",
+                "--full-filenames",
+            ]
             spies = [
                 subprocess.Popen([*common, "--format", "raw", "--output", str(collapsed)]),
             ]
+            found: list[LoadResult] = []
             load = threading.Thread(
-                target=run_wrk,
-                args=(app.url, args.workload, args.concurrency, args.seconds + 1, "prof", ids),
+                target=lambda: found.append(
+                    run_wrk(app.url, args.workload, args.concurrency, args.seconds + 1, "prof", ids)
+                ),
             )
+            cpu_before = procfs.cpu_seconds(app.pid)
             load.start()
             for spy in spies:
                 spy.wait(timeout=args.seconds + 60)
             load.join()
+            # The app's CPU per request while sampled (py-spy's own reads included): the shares
+            # below in milliseconds.
+            cpu_ms = (procfs.cpu_seconds(app.pid) - cpu_before) * 1000 / max(found[0].requests, 1)
             subprocess.run(
                 [
                     "bash",
@@ -97,7 +231,9 @@ def main() -> None:
                 ],
                 check=False,
             )
-            report = top_functions(collapsed)
+            report = f"app CPU {cpu_ms:.2f} ms per request while sampled\n\n"
+            report += component_table(by_component(collapsed.read_text()))
+            report += "\n\n" + top_functions(collapsed)
             stem.with_suffix(".top.txt").write_text(report + "\n")
             print(report)
             print(f"\ncollapsed stacks: {collapsed}")

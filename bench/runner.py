@@ -149,6 +149,27 @@ class ConfigurationRun:
             port,
         )
 
+    def start_baseline(self) -> App:
+        """The talk's sample endpoint (bench/baseline.py) under this configuration's server
+        command and telemetry, beside the product's app; not timed, not in the memory figures."""
+        port = free_port()
+        extra = dict(self.plan.app_env)
+        otlp = self.collector.otlp_endpoint(extra.get("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"))
+        base = app_environment(self.moto.environment, otlp, extra)
+        app = App(
+            self.configuration.baseline_argv(port),
+            self.configuration.baseline_environment(base),
+            self.workdir / f"baseline-{self.configuration.name}.log",
+            port,
+        )
+        try:
+            seconds = app.start()
+        except BaseException:
+            app.stop()
+            raise
+        self.log(f"{self.configuration.name}: baseline app ready in {seconds:.2f} s")
+        return app
+
     def start_app(self, result: ConfigurationResult) -> App:
         """Start the app `startups` times, timing each to /readyz; the last one stays up."""
         for generation in range(self.plan.startups):
@@ -308,20 +329,24 @@ def run_round(
         n: ConfigurationResult(n, CONFIGURATIONS[n].description, startup_seconds=[]) for n in names
     }
     apps: dict[str, App] = {}
+    baselines: dict[str, App] = {}
     try:
         for name in order:
             moto.reset()
             apps[name] = runs[name].start_app(results[name])
             results[name].rss_mb_at_ready = procfs.sample(apps[name].pid).rss_mb
+            if any(WORKLOADS[w].baseline for w in plan.workloads):
+                baselines[name] = runs[name].start_baseline()
         for workload in plan.workloads:
+            served = baselines if WORKLOADS[workload].baseline else apps
             for concurrency in plan.concurrencies:
                 for name in order:
-                    measurement = runs[name].measure(apps[name], workload, concurrency)
+                    measurement = runs[name].measure(served[name], workload, concurrency)
                     results[name].measurements.append(measurement)
         for name in order:
             runs[name].finish(apps[name], results[name])
     finally:
-        for app in apps.values():
+        for app in [*apps.values(), *baselines.values()]:
             app.stop()
     return [asdict(results[n]) for n in names]
 

@@ -1,6 +1,7 @@
 -- One benchmark workload for wrk:
 -- `wrk ... -s bench/workload.lua URL -- WORKLOAD PREFIX IDS_FILE TOKEN`.
--- WORKLOAD: signup | record_create | record_read | record_not_found | health.
+-- WORKLOAD: signup | record_create | record_read | record_not_found | health | baseline
+-- (the talk's sample endpoint, bench/baseline.py).
 -- Counts responses whose status is not the workload's expected one, and prints one JSON line,
 -- prefixed with "BENCH_RESULT ", when the run ends.
 
@@ -75,6 +76,8 @@ function request()
     return wrk.format("GET", "/v1/records/" .. ids[(counter % #ids) + 1], auth_headers)
   elseif workload == "record_not_found" then
     return wrk.format("GET", "/v1/records/" .. random_uuid(), auth_headers)
+  elseif workload == "baseline" then
+    return wrk.format("GET", "/workflow")
   end
   return wrk.format("GET", "/healthz")
 end

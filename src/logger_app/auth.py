@@ -12,6 +12,9 @@ client ids are configured), a ``client_id`` in the allowed list (when one is con
 without ``aud`` needs one), and the route's scope in ``scope`` (or ``scp``; with
 ``auth_scope_prefix`` set, Cognito's ``<resource server>/``, only scopes carrying it).
 
+A token verified once is not verified again while it is unexpired and its key is still the
+issuer's current one (token_cache.py): its client id and scopes are kept by its exact string.
+
 The JWKS is fetched only when a token names a key id not in the cache: in a worker thread, once
 for concurrent misses, and at most once per ``auth_jwks_min_refetch_seconds``. Checking a token
 against a cached key is CPU only and runs on the event loop.
@@ -40,6 +43,7 @@ from starlette.routing import BaseRoute
 from logger_app import audit, local_issuer, synthetic
 from logger_app.problems import Problem
 from logger_app.settings import Settings
+from logger_app.token_cache import Verified, VerifiedTokens
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +163,10 @@ class KeySet:
                 raise KeysUnavailable
             return None
 
+    def holds(self, kid: str, key: jwt.PyJWK) -> bool:
+        """Whether `key` is still the current key for `kid`: held, and not due for a refetch."""
+        return self._keys.get(kid) is key and not self._expired()
+
     def _expired(self) -> bool:
         return self._fetched_at is not None and self._clock() - self._fetched_at >= self._max_age
 
@@ -260,9 +268,17 @@ class Authenticator:
         self._leeway = settings.auth_leeway_seconds
         self._max_lifetime = settings.auth_max_token_lifetime_seconds
         self._retry_after = str(settings.retry_after_seconds)
+        self.verified = VerifiedTokens()
+        # Full verifications (signature included) done: the cache's effect, for the tests.
+        self.verifications = 0
 
     async def authenticate(self, token: str) -> tuple[str, frozenset[str]]:
         """The verified client id and scopes, or a Problem (401, or 503 without keys)."""
+        cached = self.verified.get(token)
+        if cached is not None:
+            if self.keys.holds(cached.kid, cached.key):
+                return cached.client_id, cached.scopes
+            self.verified.discard(token)
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -284,8 +300,11 @@ class Authenticator:
             ) from None
         if key is None:
             raise _unauthorized("the token's signing key is unknown", "token-key-unknown")
+        self.verifications += 1
         claims = self._verified_claims(token, key)
-        return self._client_id(claims), _scopes(claims, self._scope_prefix)
+        client_id, scopes = self._client_id(claims), _scopes(claims, self._scope_prefix)
+        self.verified.put(token, Verified(client_id, scopes, kid, key, float(claims["exp"])))
+        return client_id, scopes
 
     def _verified_claims(self, token: str, key: jwt.PyJWK) -> dict[str, Any]:
         try:

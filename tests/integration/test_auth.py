@@ -363,6 +363,31 @@ def test_the_jwks_is_fetched_once_for_many_requests_and_again_on_rotation(
     assert issuer.fetches == 2
 
 
+def test_a_token_used_before_is_refused_once_it_expires_or_its_key_is_withdrawn(
+    start_api: Callable[..., Api], issuer: Issuer
+) -> None:
+    """A token verified once is not verified again (token_cache.py), but its entry never
+    outlives the token's exp nor the key being the issuer's current one."""
+    api = start_api(LOGGER_APP_AUTH_JWKS_MAX_AGE_SECONDS="1", LOGGER_APP_AUTH_LEEWAY_SECONDS="0")
+    token = issuer.token()
+    exp = int(time.time()) + 2
+    short = issuer.token(exp=exp)
+    for _ in range(3):
+        assert api.call("GET", f"/v1/records/{uuid.uuid4()}", token).status_code == 404
+        assert api.call("GET", f"/v1/records/{uuid.uuid4()}", short).status_code == 404
+    time.sleep(max(0.0, exp - time.time()) + 0.1)
+    expired = api.call("GET", f"/v1/records/{uuid.uuid4()}", short)
+    assert "the token has expired" in _problem(expired, 401, "unauthorized")["detail"]
+    assert api.call("GET", f"/v1/records/{uuid.uuid4()}", token).status_code == 404
+
+    issuer.published.remove(issuer.kid)  # rotated out, or compromised
+    issuer.add_key()
+    time.sleep(1.1)  # older than LOGGER_APP_AUTH_JWKS_MAX_AGE_SECONDS: refetched on next use
+    withdrawn = api.call("GET", f"/v1/records/{uuid.uuid4()}", token)
+    assert "signing key is unknown" in _problem(withdrawn, 401, "unauthorized")["detail"]
+    api.stop()
+
+
 def test_503_with_retry_after_when_the_jwks_cannot_be_fetched(
     start_api: Callable[..., Api], issuer: Issuer
 ) -> None:
