@@ -24,7 +24,8 @@ EXTRAS_run := emulator
 EXTRAS_dev := dev
 # The alert e2e test also reads the staff alert panel's query (dashboards/alerts.py).
 EXTRAS_e2e := dev dashboards
-EXTRAS_test := dev infra dashboards
+# The bench harness has unit tests of its own (tests/unit/test_bench_*.py).
+EXTRAS_test := dev infra dashboards bench
 EXTRAS_infra := infra
 EXTRAS_dashboards := dashboards
 EXTRAS_bench := dev bench

@@ -143,7 +143,9 @@ def test_make_run_installs_the_runtime_and_the_emulator_only():
 
 
 def test_make_test_installs_what_the_tests_import():
-    assert set(_make_variable("EXTRAS_test").split()) == {"dev", "infra", "dashboards"}
+    # bench: the harness's own unit tests (tests/unit/test_bench_*.py) import it.
+    assert set(_make_variable("EXTRAS_test").split()) == {"dev", "infra", "dashboards", "bench"}
+    assert {"waitress", "py-spy"} <= _exported("bench")
     # The emulator comes with dev: the integration tests run moto's server.
     assert "moto" in _exported("dev")
 
