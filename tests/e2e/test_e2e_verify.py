@@ -167,6 +167,25 @@ def test_worker_not_running_is_named(stack: list[str], worker: ManagedProcess) -
     assert "worker.processed" in verdicts["worker"], output
 
 
+def test_collector_down_names_the_sinks_behind_it_then_back_all_arrive(
+    stack: list[str], collector: LocalCollector
+) -> None:
+    # The metrics and traces both pass through the collector: both are missing, and each says
+    # where to look; the log lines (stdout, Fluent Bit) and the worker are untouched.
+    collector.stop()
+    try:
+        status, verdicts, output = verify(stack, FAILING_DEADLINE)
+    finally:
+        collector.start()
+    assert status == 1, output
+    assert failed(verdicts) == {"prometheus", "tempo"}, output
+    assert all("collector" in verdicts[sink] for sink in ("prometheus", "tempo")), output
+    # Once it is back (the app's exporters out of their retry backoff), every sink gets the
+    # journey again: the cases after this one start from a working stack.
+    status, verdicts, output = verify(stack, PASSING_DEADLINE)
+    assert status == 0, output
+
+
 # Last: Fluent Bit backs off retrying the pushes Loki refused, for up to a minute.
 def test_loki_down_is_named(stack: list[str], loki: LokiReceiver) -> None:
     loki.stop()
