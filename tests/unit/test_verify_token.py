@@ -4,16 +4,15 @@ client's Basic credentials and the grant type, as Cognito's /oauth2/token does."
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 
 from logger_app.verify.journey import JourneyFailedError, run_journey, synthetic_token
-from tests.support import free_port
+from tests.support import free_port, http_server
 
 CLIENT = {"LOGGER_APP_VERIFY_CLIENT_ID": "verify-client", "LOGGER_APP_VERIFY_CLIENT_SECRET": "s3"}
 ISSUED = "issued-access-token"
@@ -42,11 +41,8 @@ def token_url() -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/oauth2/token"
-    server.shutdown()
-    server.server_close()
+    with http_server(Handler) as url:
+        yield f"{url}/oauth2/token"
 
 
 def test_the_token_option_wins_then_the_variable() -> None:

@@ -3,17 +3,16 @@ and an AWS endpoint that refuses every call with one error code."""
 
 import json
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 
 import boto3
 
 from logger_app.verify.aws import CLIENT_CONFIG
-from tests.support import AWS_TEST_ENV
+from tests.support import AWS_TEST_ENV, http_server
 
 REGION = AWS_TEST_ENV["AWS_REGION"]
 
@@ -55,11 +54,5 @@ def refusing_endpoint(status: int, code: str) -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(Refuse) as url:
+        yield url

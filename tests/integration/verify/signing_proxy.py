@@ -4,17 +4,18 @@ only for its workspace's path."""
 
 import hmac
 import re
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
+from tests.support import http_server
 
 ACCESS_KEY = "AKIDVERIFYTEST"
 SECRET_KEY = "verify-test-secret"
@@ -72,11 +73,5 @@ def signing_proxy(prometheus: str, *, region: str, workspace: str) -> Iterator[s
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(Proxy) as url:
+        yield url

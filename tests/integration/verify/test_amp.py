@@ -3,10 +3,9 @@ queries are signed for `aps` in the region, with the default credential chain.""
 
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import yaml
 from logger_app.verify.amp import AmpSink
 from logger_app.verify.sinks import Journey
 from tests.integration.verify.signing_proxy import ACCESS_KEY, SECRET_KEY, signing_proxy
-from tests.support import free_port, stop_process, wait_for_http
+from tests.support import free_port, http_server, stop_process, wait_for_http
 
 REGION = "us-east-1"
 WORKSPACE = "ws-0123abcd-4567-89ef-0123-456789abcdef"
@@ -68,14 +67,9 @@ def counters() -> Iterator[Counters]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Exporter)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    counters.port = server.server_port
-    try:
+    with http_server(Exporter) as url:
+        counters.port = int(url.rsplit(":", 1)[1])
         yield counters
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")
