@@ -72,7 +72,6 @@ class Caller:
 
     client_id: str
     scopes: frozenset[str]
-    synthetic: bool = False
 
 
 class KeysUnavailable(Exception):
@@ -391,8 +390,7 @@ class Requires:
         audit.entry(request).client_id = client_id
         span = trace.get_current_span()
         span.set_attribute(CLIENT_ID_ATTRIBUTE, client_id)
-        is_synthetic = client_id in authenticator.synthetic_client_ids
-        if is_synthetic:
+        if client_id in authenticator.synthetic_client_ids:
             span.set_attribute(SYNTHETIC_ATTRIBUTE, True)
             synthetic.mark()
         if self.scope not in scopes:
@@ -407,7 +405,7 @@ class Requires:
                 },
                 extra={"scope": self.scope},
             )
-        return Caller(client_id, scopes, is_synthetic)
+        return Caller(client_id, scopes)
 
 
 def requires(scope: str) -> Requires:
