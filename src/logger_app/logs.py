@@ -11,6 +11,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 from logger_app import synthetic
 from logger_app.settings import Settings
+from logger_app.telemetry_exporters import exporters, reconnect_quickly
 from logger_app.telemetry_outage import ExportOutages, watch_exporters
 from logger_app.tracing import current_span_id, current_trace_id
 
@@ -55,7 +56,11 @@ def configure_logging(settings: Settings) -> None:
     service = os.environ.get("OTEL_SERVICE_NAME", SERVICE_NAME)
     handler.setFormatter(ServiceJsonFormatter(settings.environment, service))
     handler.addFilter(EXPORT_OUTAGES)
+    # Here because both processes configure their logging once opentelemetry-instrument has
+    # made the exporters, and before anything is exported.
     watch_exporters(EXPORT_OUTAGES)
+    for _, exporter in exporters():
+        reconnect_quickly(exporter)
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(settings.log_level)

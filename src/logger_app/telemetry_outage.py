@@ -18,8 +18,9 @@ from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics.export import MetricExportResult
-from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExportResult
+
+from logger_app.telemetry_exporters import exporters
 
 FAILING = "telemetry.export_failing"
 RECOVERED = "telemetry.export_recovered"
@@ -79,23 +80,14 @@ def watch_exporters(
 ) -> None:
     """Report each export's result to `outages`, for the exporters of the providers (the global
     ones by default: opentelemetry-instrument's). The SDK offers no hook for an export's result,
-    so this reaches its processors, readers and the exporter's endpoint by their attribute names
-    (pinned by uv.lock; tests/integration/test_telemetry_outage.py checks them). Safe to call
-    again."""
-    tracer_provider = tracer_provider or trace.get_tracer_provider()
-    span_processor = getattr(tracer_provider, "_active_span_processor", None)
-    for processor in getattr(span_processor, "_span_processors", ()):
-        # logger_app.trace_sampling puts its processor in front of the batch processor.
-        while isinstance(getattr(processor, "export", None), SpanProcessor):
-            processor = processor.export
-        _watch(getattr(processor, "span_exporter", None), "traces", outages)
-    meter_provider = meter_provider or metrics.get_meter_provider()
-    for reader in getattr(meter_provider, "_metric_readers", ()):
-        _watch(getattr(reader, "_exporter", None), "metrics", outages)
+    so this wraps each exporter's `export` and reads its endpoint by its attribute name (pinned
+    by uv.lock; tests/integration/test_telemetry_outage.py checks it). Safe to call again."""
+    for signal, exporter in exporters(tracer_provider, meter_provider):
+        _watch(exporter, signal, outages)
 
 
 def _watch(exporter: Any, signal: str, outages: ExportOutages) -> None:
-    if exporter is None or getattr(exporter, "_logger_app_watched", False):
+    if getattr(exporter, "_logger_app_watched", False):
         return
     export: Callable[..., Any] = exporter.export
     endpoint = str(getattr(exporter, "_endpoint", ""))

@@ -15,14 +15,16 @@ from pathlib import Path
 
 import pytest
 
+from logger_app.telemetry_outage import RECOVERED
 from tests.collector.otelcol import MAY_BUILD_COLLECTOR
 from tests.e2e.app import App, app_env
 from tests.e2e.collector import LocalCollector
 from tests.e2e.ecs_metadata import FakeEcsMetadata
 from tests.e2e.log_shipping import Shipper
-from tests.e2e.processes import ManagedProcess
+from tests.e2e.processes import ManagedProcess, poll
 from tests.e2e.prometheus import Prometheus
 from tests.e2e.trace_store import TraceStore
+from tests.e2e.traffic import Driver, new_patient
 from tests.log_router.loki_receiver import LokiReceiver
 from tests.log_router.router import LogRouter, build_fluent_bit, router_environment
 from tests.support import BIN, ISSUER_ENV, free_port
@@ -168,10 +170,11 @@ def test_worker_not_running_is_named(stack: list[str], worker: ManagedProcess) -
 
 
 def test_collector_down_names_the_sinks_behind_it_then_back_all_arrive(
-    stack: list[str], collector: LocalCollector
+    stack: list[str], collector: LocalCollector, app: App, driver: Driver
 ) -> None:
     # The metrics and traces both pass through the collector: both are missing, and each says
     # where to look; the log lines (stdout, Fluent Bit) and the worker are untouched.
+    seen = len(app.log_lines())
     collector.stop()
     try:
         status, verdicts, output = verify(stack, FAILING_DEADLINE)
@@ -180,8 +183,21 @@ def test_collector_down_names_the_sinks_behind_it_then_back_all_arrive(
     assert status == 1, output
     assert failed(verdicts) == {"prometheus", "tempo"}, output
     assert all("collector" in verdicts[sink] for sink in ("prometheus", "tempo")), output
-    # Once it is back (the app's exporters out of their retry backoff), every sink gets the
-    # journey again: the cases after this one start from a working stack.
+
+    # A batch of spans is exported once: a journey made before the app's exporters reconnect
+    # loses its trace (they reconnect within a second or two: logger_app.telemetry_exporters).
+    # Requests, as traffic would make, until the app says its traces get through again.
+    def sign_up_then_traces_recovered() -> list[dict[str, object]]:
+        driver.sign_up(new_patient())
+        return [
+            line
+            for line in app.log_lines()[seen:]
+            if line.get("event") == RECOVERED and line.get("telemetry_signal") == "traces"
+        ]
+
+    assert poll(sign_up_then_traces_recovered, until=bool, timeout=60, every=2)
+    # Then every sink gets the journey again: the cases after this one start from a working
+    # stack.
     status, verdicts, output = verify(stack, PASSING_DEADLINE)
     assert status == 0, output
 
