@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 import anyio
 import anyio.to_thread
@@ -42,7 +41,7 @@ from starlette.routing import BaseRoute
 
 from logger_app import audit, local_issuer, synthetic
 from logger_app.problems import Problem
-from logger_app.settings import Settings
+from logger_app.settings import ApiSettings
 from logger_app.token_cache import Verified, VerifiedTokens
 
 logger = logging.getLogger(__name__)
@@ -76,34 +75,6 @@ class Caller:
 
 class KeysUnavailable(Exception):
     """The JWKS could not be fetched and no cached key matches: not the client's fault."""
-
-
-def configuration_errors(settings: Settings) -> list[str]:
-    """What stops the API from starting: it never runs without checking tokens."""
-    if settings.local_issuer_dir is not None:
-        if settings.auth_issuer:
-            return ["LOGGER_APP_LOCAL_ISSUER_DIR, LOGGER_APP_AUTH_ISSUER: set one, not both"]
-        return []
-    if not settings.auth_issuer:
-        return [
-            "LOGGER_APP_AUTH_ISSUER: required: the issuer of the access tokens the API accepts "
-            "(e.g. https://cognito-idp.<region>.amazonaws.com/<user pool id>); for local "
-            "development set LOGGER_APP_LOCAL_ISSUER_DIR instead (make run does)"
-        ]
-    errors = []
-    if not settings.auth_client_ids and not settings.auth_audience:
-        errors.append(
-            "LOGGER_APP_AUTH_CLIENT_IDS or LOGGER_APP_AUTH_AUDIENCE: at least one is required, "
-            "or any client of the issuer could call the API"
-        )
-    jwks_url = settings.jwks_url or ""
-    if urlsplit(jwks_url).scheme != "https":
-        source = "LOGGER_APP_AUTH_JWKS_URL" if settings.auth_jwks_url else "LOGGER_APP_AUTH_ISSUER"
-        errors.append(
-            f"{source}: the issuer's keys ({jwks_url}) must be fetched over https: they decide "
-            "whose tokens are accepted"
-        )
-    return errors
 
 
 class KeySet:
@@ -178,7 +149,7 @@ def _signing_keys(keys: list[jwt.PyJWK]) -> dict[str, jwt.PyJWK]:
     }
 
 
-def issuer_keys(settings: Settings) -> tuple[str, KeySet]:
+def issuer_keys(settings: ApiSettings) -> tuple[str, KeySet]:
     """The trusted issuer and its keys: the local issuer's file, or the JWKS over HTTPS."""
     directory = settings.local_issuer_dir
     if directory is not None:
@@ -251,7 +222,7 @@ def _is_number(value: object) -> bool:
 
 
 class Authenticator:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: ApiSettings) -> None:
         self.issuer, self.keys = issuer_keys(settings)
         local = settings.local_issuer_dir is not None
         self._client_ids = (

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from logger_app.auth import SCOPES
 from logger_app.main import create_app
-from logger_app.settings import Settings
+from logger_app.settings import ApiSettings
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE = REPO / "src" / "logger_app"
@@ -36,7 +36,7 @@ def test_every_audit_reason_code_is_in_the_readme() -> None:
 
 
 def test_the_openapi_document_names_the_write_refusals(tmp_path: Path) -> None:
-    document = create_app(Settings(local_issuer_dir=tmp_path)).openapi()
+    document = create_app(ApiSettings(local_issuer_dir=tmp_path)).openapi()
     responses = document["paths"]["/v1/records"]["post"]["responses"]
     assert "urn:logger-app:problem:patient-not-found" in responses["422"]["description"]
     assert (
