@@ -16,7 +16,8 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from logger_app import metrics
 from logger_app.audit import AuditLog
-from logger_app.auth import Authenticator, audited_routes
+from logger_app.auth.dependency import audited_routes
+from logger_app.auth.tokens import Authenticator
 from logger_app.aws import require_region_and_credentials
 from logger_app.body_limit import BodySizeLimit
 from logger_app.clock import utc_now

@@ -1,5 +1,4 @@
-"""OAuth 2.0 bearer tokens: JWT access tokens checked against the issuer's JWKS, and the
-``requires(scope)`` dependency every /v1 route declares.
+"""A bearer token's verification: from the token to its verified client id and scopes.
 
 A token is accepted only when all of these hold: RS256 (the issuer's algorithm; ``none`` and
 HMAC are refused before any key is looked up), signed by a key in the issuer's JWKS (fetched
@@ -15,160 +14,23 @@ without ``aud`` needs one), and the route's scope in ``scope`` (or ``scp``; with
 A token verified once is not verified again while it is unexpired and its key is still the
 issuer's current one (token_cache.py): its client id and scopes are kept by its exact string.
 
-The JWKS is fetched only when a token names a key id not in the cache: in a worker thread, once
-for concurrent misses, and at most once per ``auth_jwks_min_refetch_seconds``. Checking a token
-against a cached key is CPU only and runs on the event loop.
-
 Nothing from the token except the verified client id reaches logs, spans or metrics. Each
 refusal carries a reason code (``token-expired``, ...) for the audit log.
 """
 
-import logging
 import math
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-import anyio
-import anyio.to_thread
 import jwt
-from fastapi import Depends, Request
-from fastapi.routing import APIRoute
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from opentelemetry import trace
-from starlette.routing import BaseRoute
 
-from logger_app import audit, local_issuer, synthetic
+from logger_app import local_issuer
+from logger_app.auth.jwks import KeysUnavailable, issuer_keys
+from logger_app.auth.token_cache import Verified, VerifiedTokens
 from logger_app.problems import Problem
 from logger_app.settings import ApiSettings
-from logger_app.token_cache import Verified, VerifiedTokens
-
-logger = logging.getLogger(__name__)
 
 ALGORITHM = "RS256"
 REALM = "logger-app"
-SCOPES = {
-    "signups:write": "sign patients up",
-    "records:write": "create interaction records",
-    "records:read": "read interaction records",
-}
-# What each scope lets a caller do, as the audit log names it.
-ACTIONS = {
-    "signups:write": audit.SIGN_UP,
-    "records:write": audit.RECORD_CREATE,
-    "records:read": audit.RECORD_READ,
-}
-# The span attribute carrying the caller: the only part of a token that leaves this module.
-CLIENT_ID_ATTRIBUTE = "logger_app.client_id"
-# Set (true) on the spans of synthetic requests, `logger-app verify`'s, which count as no patient.
-SYNTHETIC_ATTRIBUTE = synthetic.SPAN_ATTRIBUTE
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who made an authorized request."""
-
-    client_id: str
-    scopes: frozenset[str]
-
-
-class KeysUnavailable(Exception):
-    """The JWKS could not be fetched and no cached key matches: not the client's fault."""
-
-
-class KeySet:
-    """The issuer's signing keys by key id, refetched for a key id it does not know, and once
-    they are `max_age_seconds` old (so a withdrawn key stops being accepted). While the issuer
-    cannot be reached, keys already held stay in use."""
-
-    def __init__(
-        self,
-        fetch: Callable[[], dict[str, jwt.PyJWK]],
-        min_refetch_seconds: float,
-        clock: Callable[[], float] = time.monotonic,
-        max_age_seconds: float = 3600.0,
-    ) -> None:
-        self._fetch = fetch
-        self._min_refetch = min_refetch_seconds
-        self._max_age = max_age_seconds
-        self._clock = clock
-        self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at: float | None = None
-        self._last_attempt: float | None = None
-        self._last_failed = False
-        self._lock = anyio.Lock()
-        self.fetches = 0
-
-    async def key(self, kid: str) -> jwt.PyJWK | None:
-        """The key, or None when the issuer does not have it either."""
-        if kid in self._keys and not self._expired():
-            return self._keys[kid]
-        async with self._lock:  # concurrent misses wait for one fetch
-            if kid in self._keys and not self._expired():
-                return self._keys[kid]
-            now = self._clock()
-            recent = self._last_attempt is not None and now - self._last_attempt < self._min_refetch
-            if not recent:
-                self._last_attempt = now
-                self.fetches += 1
-                try:
-                    self._keys = await anyio.to_thread.run_sync(self._fetch)
-                    self._fetched_at = now
-                    self._last_failed = False
-                except jwt.PyJWTError as error:
-                    self._last_failed = True
-                    logger.warning(
-                        "issuer keys unavailable",
-                        extra={"event": "auth.jwks_unavailable", "error": type(error).__name__},
-                    )
-                else:
-                    logger.info(
-                        "issuer keys fetched",
-                        extra={"event": "auth.jwks_fetched", "keys": len(self._keys)},
-                    )
-            if kid in self._keys:
-                return self._keys[kid]
-            if self._last_failed:
-                raise KeysUnavailable
-            return None
-
-    def holds(self, kid: str, key: jwt.PyJWK) -> bool:
-        """Whether `key` is still the current key for `kid`: held, and not due for a refetch."""
-        return self._keys.get(kid) is key and not self._expired()
-
-    def _expired(self) -> bool:
-        return self._fetched_at is not None and self._clock() - self._fetched_at >= self._max_age
-
-
-def _signing_keys(keys: list[jwt.PyJWK]) -> dict[str, jwt.PyJWK]:
-    return {
-        key.key_id: key
-        for key in keys
-        if key.key_id and key.public_key_use in ("sig", None) and key.key_type == "RSA"
-    }
-
-
-def issuer_keys(settings: ApiSettings) -> tuple[str, KeySet]:
-    """The trusted issuer and its keys: the local issuer's file, or the JWKS over HTTPS."""
-    directory = settings.local_issuer_dir
-    if directory is not None:
-        local_issuer.jwks(directory)  # makes the key pair on first run, before any token
-        return local_issuer.ISSUER, KeySet(
-            lambda: _signing_keys(jwt.PyJWKSet.from_dict(local_issuer.jwks(directory)).keys),
-            settings.auth_jwks_min_refetch_seconds,
-            max_age_seconds=settings.auth_jwks_max_age_seconds,
-        )
-    assert settings.auth_issuer
-    assert settings.jwks_url
-    client = jwt.PyJWKClient(
-        settings.jwks_url, cache_jwk_set=False, timeout=settings.auth_jwks_timeout_seconds
-    )
-    return settings.auth_issuer, KeySet(
-        lambda: _signing_keys(client.get_signing_keys(refresh=True)),
-        settings.auth_jwks_min_refetch_seconds,
-        max_age_seconds=settings.auth_jwks_max_age_seconds,
-    )
 
 
 def _unauthorized(description: str, reason: str) -> Problem:
@@ -186,16 +48,6 @@ def _unauthorized(description: str, reason: str) -> Problem:
         reason=reason,
     )
 
-
-_MISSING = Problem(
-    401,
-    "unauthorized",
-    "Unauthorized",
-    "A bearer access token is required (Authorization: Bearer <token>).",
-    # RFC 6750 §3.1: no error code when the request carried no token at all.
-    headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'},
-    reason="token-missing",
-)
 
 # What a refused token is told, and its reason code, by PyJWT's error (InvalidSignatureError
 # is a DecodeError: it comes first).
@@ -330,65 +182,3 @@ def _scopes(claims: dict[str, Any], prefix: str = "") -> frozenset[str]:
     if not prefix:
         return frozenset(items)
     return frozenset(item.removeprefix(prefix) for item in items if item.startswith(prefix))
-
-
-_bearer = HTTPBearer(
-    auto_error=False,
-    bearerFormat="JWT",
-    description="An OAuth 2.0 access token (JWT) from the API's issuer. Scopes: "
-    + "; ".join(f"`{scope}` to {does}" for scope, does in SCOPES.items())
-    + ".",
-)
-
-
-class Requires:
-    """The dependency admitting only requests whose token carries ``scope`` (401 or 403 else);
-    the audit entry learns the verified client."""
-
-    def __init__(self, scope: str) -> None:
-        self.scope = scope
-        self.action = ACTIONS[scope]
-
-    async def __call__(
-        self,
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> Caller:
-        authenticator: Authenticator = request.app.state.authenticator
-        if credentials is None:
-            raise _MISSING
-        client_id, scopes = await authenticator.authenticate(credentials.credentials)
-        audit.entry(request).client_id = client_id
-        span = trace.get_current_span()
-        span.set_attribute(CLIENT_ID_ATTRIBUTE, client_id)
-        if client_id in authenticator.synthetic_client_ids:
-            span.set_attribute(SYNTHETIC_ATTRIBUTE, True)
-            synthetic.mark()
-        if self.scope not in scopes:
-            raise Problem(
-                403,
-                "insufficient-scope",
-                "Forbidden",
-                f"This request needs the scope {self.scope}, which the token does not carry.",
-                headers={
-                    "WWW-Authenticate": f'Bearer realm="{REALM}", error="insufficient_scope", '
-                    f'scope="{self.scope}"'
-                },
-                extra={"scope": self.scope},
-            )
-        return Caller(client_id, scopes)
-
-
-def requires(scope: str) -> Requires:
-    return Requires(scope)
-
-
-def audited_routes(routes: Iterable[BaseRoute]) -> list[tuple[BaseRoute, str]]:
-    """Every route that requires a scope (the PHI endpoints), with the action it audits."""
-    found: list[tuple[BaseRoute, str]] = []
-    for route in routes:
-        if isinstance(route, APIRoute):
-            for dependency in route.dependant.dependencies:
-                if isinstance(dependency.call, Requires):
-                    found.append((route, dependency.call.action))
-    return found
