@@ -44,7 +44,6 @@ class KeySet:
         self._last_attempt: float | None = None
         self._last_failed = False
         self._lock = anyio.Lock()
-        self.fetches = 0
 
     async def key(self, kid: str) -> jwt.PyJWK | None:
         """The key, or None when the issuer does not have it either."""
@@ -57,7 +56,6 @@ class KeySet:
             recent = self._last_attempt is not None and now - self._last_attempt < self._min_refetch
             if not recent:
                 self._last_attempt = now
-                self.fetches += 1
                 try:
                     self._keys = await anyio.to_thread.run_sync(self._fetch)
                     self._fetched_at = now
