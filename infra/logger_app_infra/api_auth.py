@@ -183,7 +183,7 @@ class ApiAuth(Construct):
         )
 
     def app_environment(self) -> dict[str, str]:
-        """What the API container needs to accept this pool's tokens (src/logger_app/auth.py),
+        """What the API container needs to accept this pool's tokens (src/logger_app/auth/),
         and the client whose requests are synthetic (logger-app verify's).
 
         The keys are at <issuer>/.well-known/jwks.json, public HTTPS: no IAM permission needed.

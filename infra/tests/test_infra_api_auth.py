@@ -12,7 +12,7 @@ from logger_app_infra.api_auth import RESOURCE_SERVER, SCOPE_PREFIX, VERIFY_SCOP
 from logger_app_infra.app_builder import LoggerAppStacks
 from logger_app_infra.config import API_SCOPES, ApiClient, ConfigError, load_config
 
-from logger_app.auth import SCOPES
+from logger_app.scopes import SCOPES
 from logger_app.settings import Settings
 
 

@@ -16,7 +16,8 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from logger_app import metrics
 from logger_app.audit import AuditLog
-from logger_app.auth import Authenticator, audited_routes, configuration_errors
+from logger_app.auth.dependency import audited_routes
+from logger_app.auth.tokens import Authenticator
 from logger_app.aws import require_region_and_credentials
 from logger_app.body_limit import BodySizeLimit
 from logger_app.clock import utc_now
@@ -26,7 +27,7 @@ from logger_app.problems import install_problem_handlers
 from logger_app.request_log import RequestLog
 from logger_app.routes import health, records, signups
 from logger_app.services import Services
-from logger_app.settings import Settings, get_settings
+from logger_app.settings import ApiSettings, get_api_settings
 from logger_app.trace_response import TraceResponse
 from logger_app.trace_sampling import keep_failed_traces
 from logger_app.tracing import NO_HEADERS, server_request_hook
@@ -35,12 +36,12 @@ from logger_app.traffic_meter import TrafficMeterProvider
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, clock: Callable[[], str] = utc_now) -> FastAPI:
+def create_app(
+    settings: ApiSettings | None = None, *, clock: Callable[[], str] = utc_now
+) -> FastAPI:
     """``clock`` gives the records' timestamps: the server's time, unless a test gives its own
     (two records at one id and timestamp, a clash, cannot be made to happen otherwise)."""
-    settings = settings or get_settings()
-    if errors := configuration_errors(settings):
-        raise SystemExit("\n  ".join(["logger-app: invalid configuration:", *errors]))
+    settings = settings or get_api_settings()
     configure_logging(settings)
 
     @asynccontextmanager
@@ -108,11 +109,11 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], str] = u
 def __getattr__(name: str) -> FastAPI:
     # PEP 562: `logger_app.main:app`, made once, on first use.
     if name == "app":
-        settings = get_settings()
+        settings = get_api_settings()  # its configuration errors first
         # Here, not in create_app: only the served app exports through opentelemetry-instrument's
         # processor (the tests' apps keep the span processors their tests installed).
         keep_failed_traces(settings.traces_successful_per_second)
-        application = create_app(settings)  # its configuration errors first
+        application = create_app(settings)
         # Before the lifespan, whose failures uvicorn reports with a traceback.
         require_region_and_credentials(settings)
         globals()["app"] = application

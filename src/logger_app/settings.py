@@ -5,9 +5,18 @@ boto3 reads the standard ``AWS_REGION``, ``AWS_ENDPOINT_URL`` and credentials va
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -61,8 +70,9 @@ class Settings(BaseSettings):
     )
     worker_visibility_timeout_seconds: int = Field(default=30, ge=1)
     worker_retry_delay_seconds: int = Field(default=5, ge=0)
-    # Bearer tokens (the API; the worker needs none of these). `create_app` refuses to start
-    # without an issuer: LOGGER_APP_AUTH_ISSUER, or LOGGER_APP_LOCAL_ISSUER_DIR locally.
+    # Bearer tokens (the API; the worker needs none of these). The API refuses to start
+    # without an issuer (ApiSettings): LOGGER_APP_AUTH_ISSUER, or LOGGER_APP_LOCAL_ISSUER_DIR
+    # locally.
     auth_issuer: str | None = Field(default=None, description="The tokens' `iss`, exactly.")
     auth_jwks_url: str | None = Field(
         default=None, description="The issuer's JWKS; <issuer>/.well-known/jwks.json when unset."
@@ -140,6 +150,48 @@ class Settings(BaseSettings):
         return f"{self.queue_name}-dlq"
 
 
+class ApiSettings(Settings):
+    """The settings the API starts with: it never runs without checking tokens, so an issuer
+    it cannot check them against is refused here (the worker and bootstrap need none)."""
+
+    @model_validator(mode="after")
+    def _tokens_can_be_checked(self) -> Self:
+        if problems := _token_setting_problems(self):
+            # One error, a line a problem, each naming its variables (configuration_error).
+            raise PydanticCustomError(
+                "auth_configuration", "{problems}", {"problems": "\n".join(problems)}
+            )
+        return self
+
+
+def _token_setting_problems(settings: Settings) -> list[str]:
+    """What stops the API from starting, each problem naming the variables to set."""
+    if settings.local_issuer_dir is not None:
+        if settings.auth_issuer:
+            return ["LOGGER_APP_LOCAL_ISSUER_DIR, LOGGER_APP_AUTH_ISSUER: set one, not both"]
+        return []
+    if not settings.auth_issuer:
+        return [
+            "LOGGER_APP_AUTH_ISSUER: required: the issuer of the access tokens the API accepts "
+            "(e.g. https://cognito-idp.<region>.amazonaws.com/<user pool id>); for local "
+            "development set LOGGER_APP_LOCAL_ISSUER_DIR instead (make run does)"
+        ]
+    problems = []
+    if not settings.auth_client_ids and not settings.auth_audience:
+        problems.append(
+            "LOGGER_APP_AUTH_CLIENT_IDS or LOGGER_APP_AUTH_AUDIENCE: at least one is required, "
+            "or any client of the issuer could call the API"
+        )
+    jwks_url = settings.jwks_url or ""
+    if urlsplit(jwks_url).scheme != "https":
+        source = "LOGGER_APP_AUTH_JWKS_URL" if settings.auth_jwks_url else "LOGGER_APP_AUTH_ISSUER"
+        problems.append(
+            f"{source}: the issuer's keys ({jwks_url}) must be fetched over https: they decide "
+            "whose tokens are accepted"
+        )
+    return problems
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The settings, or the process stops saying which environment variable is wrong."""
@@ -149,10 +201,22 @@ def get_settings() -> Settings:
         raise SystemExit(configuration_error(error)) from None
 
 
+@lru_cache
+def get_api_settings() -> ApiSettings:
+    """The API's settings, or the process stops saying which environment variable is wrong."""
+    try:
+        return ApiSettings()
+    except ValidationError as error:
+        raise SystemExit(configuration_error(error)) from None
+
+
 def configuration_error(error: ValidationError) -> str:
     lines = ["logger-app: invalid configuration:"]
     for problem in error.errors():
-        field = str(problem["loc"][0]) if problem["loc"] else ""
+        if not problem["loc"]:  # the settings as a whole (ApiSettings): it names its variables
+            lines.extend(f"  {line}" for line in problem["msg"].splitlines())
+            continue
+        field = str(problem["loc"][0])
         lines.append(f"  {environment_variable(field)}: {problem['msg']}")
     return "\n".join(lines)
 

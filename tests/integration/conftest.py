@@ -22,7 +22,7 @@ from logger_app.bootstrap import bootstrap
 from logger_app.clock import utc_now
 from logger_app.logs import ServiceJsonFormatter
 from logger_app.main import create_app
-from logger_app.settings import Settings
+from logger_app.settings import ApiSettings, Settings
 from tests.faults import FaultProxy, fault_proxy
 from tests.support import AWS_TEST_ENV, ISSUER_DIR, auth_headers, moto_server, reset_moto
 
@@ -109,7 +109,7 @@ def make_client(aws: str) -> Iterator[AppFactory]:
     clients: list[TestClient] = []
 
     def make(clock: Callable[[], str] = utc_now, **overrides: Any) -> TestClient:
-        app = create_app(Settings(**{"local_issuer_dir": ISSUER_DIR, **overrides}), clock=clock)
+        app = create_app(ApiSettings(**{"local_issuer_dir": ISSUER_DIR, **overrides}), clock=clock)
         client = TestClient(app, raise_server_exceptions=False, headers=auth_headers())
         client.__enter__()
         clients.append(client)

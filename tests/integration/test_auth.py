@@ -366,7 +366,7 @@ def test_the_jwks_is_fetched_once_for_many_requests_and_again_on_rotation(
 def test_a_token_used_before_is_refused_once_it_expires_or_its_key_is_withdrawn(
     start_api: Callable[..., Api], issuer: Issuer
 ) -> None:
-    """A token verified once is not verified again (token_cache.py), but its entry never
+    """A token verified once is not verified again (auth/token_cache.py), but its entry never
     outlives the token's exp nor the key being the issuer's current one."""
     api = start_api(LOGGER_APP_AUTH_JWKS_MAX_AGE_SECONDS="1", LOGGER_APP_AUTH_LEEWAY_SECONDS="0")
     token = issuer.token()

@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from logger_app import local_issuer, metrics, synthetic
-from logger_app.auth import SYNTHETIC_ATTRIBUTE
 from logger_app.events import Event
 from logger_app.settings import Settings
 from logger_app.signups import email_key
@@ -30,7 +29,7 @@ def _verify_headers() -> dict[str, str]:
 
 def _marked(spans: InMemorySpanExporter) -> list[bool]:
     return [
-        bool((span.attributes or {}).get(SYNTHETIC_ATTRIBUTE))
+        bool((span.attributes or {}).get(synthetic.SPAN_ATTRIBUTE))
         for span in spans.get_finished_spans()
         if span.kind.name == "SERVER"
     ]

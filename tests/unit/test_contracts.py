@@ -2,8 +2,7 @@
 the event types (``events``), the key prefixes and formats (``keys``), the scopes and their
 audit actions (``scopes``, for the app and ``infra/``).
 
-worker.py and auth.py still spell some of them out: they are the next to take them from these
-modules (auth's copies are checked equal meanwhile)."""
+worker.py still spells some of them out: it is the next to take them from these modules."""
 
 import re
 from pathlib import Path
@@ -11,12 +10,12 @@ from pathlib import Path
 import pytest
 
 import logger_app
-from logger_app import audit, auth, cli, metrics, scopes
+from logger_app import audit, cli, metrics, scopes
 from logger_app.schemas import RecordKind
 
 SOURCE = Path(logger_app.__file__).parent
 INFRA = SOURCE.parents[1] / "infra" / "logger_app_infra"
-NOT_YET = {"worker.py", "auth.py"}
+NOT_YET = {"worker.py"}
 
 
 def _modules_matching(pattern: str, source: Path = SOURCE) -> list[str]:
@@ -55,10 +54,9 @@ def test_scopes_are_written_in_scopes_only() -> None:
     assert _modules_matching(r'"(patient\.sign_up|record\.create|record\.read)"') == ["scopes.py"]
 
 
-def test_auth_and_the_token_command_have_the_scopes_of_scopes(
+def test_the_audit_log_and_the_token_command_have_the_scopes_of_scopes(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert (auth.SCOPES, auth.ACTIONS) == (scopes.SCOPES, scopes.ACTIONS)
     assert tuple(scopes.ACTIONS.values()) == (audit.SIGN_UP, audit.RECORD_CREATE, audit.RECORD_READ)
     with pytest.raises(SystemExit):
         cli.main(["token", "--scope", "records:delete"])

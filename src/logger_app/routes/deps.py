@@ -5,7 +5,8 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from logger_app.auth import Caller, requires
+from logger_app.auth.caller import Caller
+from logger_app.auth.dependency import requires
 from logger_app.scopes import RECORDS_READ, RECORDS_WRITE, SIGNUPS_WRITE
 from logger_app.services import Services, get_services
 
