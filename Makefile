@@ -70,7 +70,7 @@ lint: $(VENV)/.synced-dev
 	$(BIN)/ruff format --check .
 
 types: $(VENV)/.synced-test
-	$(BIN)/mypy src/ infra/logger_app_infra dashboards/
+	$(BIN)/mypy src/ infra/logger_app_infra dashboards/ harness/
 
 unit: $(VENV)/.synced-dev
 	$(BIN)/pytest tests/unit tests/integration

@@ -3,8 +3,8 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.processes import BIN
 from logger_app.cli import TELEMETRY_DEFAULTS, serve_command
-from tests.support import BIN
 
 REPO = Path(__file__).resolve().parents[1]
 # The module:attribute `logger-app serve` serves, and the talk's sample endpoint (issue #28).

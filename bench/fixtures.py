@@ -6,7 +6,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.support import auth_headers
+from harness.issuer import auth_headers
 
 
 def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.configs import LUA_SCRIPT
-from tests.support import token
+from harness.issuer import token
 
 _MARKER = "BENCH_RESULT "
 

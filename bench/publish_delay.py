@@ -25,7 +25,7 @@ from typing import Any
 
 import boto3
 
-from tests.support import AWS_TEST_ENV
+from harness.emulator import AWS_TEST_ENV
 
 # The app's log event after a commit -> (the event type it publishes, the log field naming it).
 COMMIT_EVENTS = {

@@ -19,8 +19,10 @@ from bench.loadgen import LoadResult, run_wrk
 from bench.publish_delay import QueueReader, collect, read_commits
 from bench.rounds import merge_configuration, merge_floors
 from bench.services import App, Collector, Moto, app_environment
+from harness.emulator import AWS_TEST_ENV
+from harness.issuer import ISSUER_ENV
+from harness.processes import free_port
 from logger_app.settings import Settings
-from tests.support import AWS_TEST_ENV, ISSUER_ENV, free_port
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,11 @@ from typing import Any
 import yaml
 
 from bench.emulator import SERVER_ERROR_MARKER
-from tests.collector.ecs_config import load
-from tests.collector.otelcol import build_collector
-from tests.e2e.app import bootstrap
-from tests.e2e.local_config import LocalEndpoints, derive
-from tests.e2e.processes import ManagedProcess
-from tests.support import AWS_TEST_ENV, ISSUER_ENV, free_port, reset_moto, wait_for_http
+from harness.builds import build_collector
+from harness.collector_config import LocalEndpoints, derive, load
+from harness.emulator import AWS_TEST_ENV, bootstrap, reset_moto
+from harness.issuer import ISSUER_ENV
+from harness.processes import ManagedProcess, free_port, wait_for_http
 
 REPO = Path(__file__).resolve().parents[1]
 _SERVER_ERROR = SERVER_ERROR_MARKER.encode()
@@ -100,7 +99,7 @@ ECS_ONLY_DETECTORS = frozenset({"ecs"})
 
 
 def bench_collector_config(endpoints: LocalEndpoints) -> dict[str, Any]:
-    """The local config that tests/e2e derives from otel-collector.yaml (same receivers,
+    """The local config the e2e tests run, derived from otel-collector.yaml (same receivers,
     processors and batching; a trace file and a remote-write URL in place of X-Ray and AMP),
     less the components that need ECS."""
     config = derive(load(REPO / "otel-collector.yaml"), endpoints)

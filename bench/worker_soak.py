@@ -38,10 +38,11 @@ from typing import Any
 
 import boto3
 
+from harness.emulator import apply_aws_test_env, moto_server
+from harness.processes import BIN
 from logger_app.bootstrap import bootstrap
 from logger_app.events import Event
 from logger_app.settings import Settings
-from tests.support import BIN, apply_aws_test_env, moto_server
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULTS = Settings()

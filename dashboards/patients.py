@@ -22,6 +22,7 @@ from dashboards.panels import (
 )
 from dashboards.promql import OUTBOX_OLDEST_AGE, OUTBOX_PENDING, RECORDS, SERVER_ERRORS, SIGNUPS
 from dashboards.semconv import REQUESTS
+from logger_app.schemas import RecordKind
 
 UID = "logger-app-patients"
 TITLE = "Patients — live"
@@ -38,11 +39,11 @@ CALLS = "suffix: calls"
 ITEMS = "suffix: items"
 UPDATES = "suffix: updates"
 REQUESTS_UNIT = "suffix: requests"
-RECORD_UNITS = {
-    "call_started": CALLS,
-    "call_ended": CALLS,
-    "message": "suffix: messages",
-    "note": "suffix: notes",
+RECORD_UNITS: dict[RecordKind, str] = {
+    RecordKind.call_started: CALLS,
+    RecordKind.call_ended: CALLS,
+    RecordKind.message: "suffix: messages",
+    RecordKind.note: "suffix: notes",
 }
 # Bars on the time series: one bar per this many minutes at least.
 BAR_INTERVAL = "5m"
@@ -66,11 +67,11 @@ EVENT_WORDS: dict[str, str] = {
     ),
     "request.failed": "Something went wrong while handling a request",
 }
-RECORD_WORDS: dict[str, str] = {
-    "call_started": "A call started",
-    "call_ended": "A call ended",
-    "message": "A message was recorded",
-    "note": "A note was recorded",
+RECORD_WORDS: dict[RecordKind, str] = {
+    RecordKind.call_started: "A call started",
+    RecordKind.call_ended: "A call ended",
+    RecordKind.message: "A message was recorded",
+    RecordKind.note: "A note was recorded",
 }
 
 
@@ -91,12 +92,16 @@ def _live_events_logql() -> str:
     return f"{{{LOKI_SCOPE}}} {not_synthetic} | json | event=~`{events}` | line_format `{template}`"
 
 
-def _records(kind: str) -> str:
-    return promql.counted(RECORDS, f'kind="{kind}", outcome="created"')
+def _created(kind: RecordKind) -> str:
+    return f'kind="{kind}", outcome="created"'
 
 
-def _record_bars(kind: str) -> str:
-    return promql.count(RECORDS, f'kind="{kind}", outcome="created"', "$__interval")
+def _records(kind: RecordKind) -> str:
+    return promql.counted(RECORDS, _created(kind))
+
+
+def _record_bars(kind: RecordKind) -> str:
+    return promql.count(RECORDS, _created(kind), "$__interval")
 
 
 def _logs_link(title: str, events: str) -> dashboard_builders.DashboardLink:
@@ -221,9 +226,9 @@ def _interactions() -> list[Item]:
             prom_query(
                 promql.while_current(
                     "clamp_min("
-                    + promql.count(RECORDS, 'kind="call_started", outcome="created"', "2h")
+                    + promql.count(RECORDS, _created(RecordKind.call_started), "2h")
                     + " - "
-                    + promql.count(RECORDS, 'kind="call_ended", outcome="created"', "2h")
+                    + promql.count(RECORDS, _created(RecordKind.call_ended), "2h")
                     + ", 0)"
                 )
             ),
@@ -250,18 +255,26 @@ def _interactions() -> list[Item]:
                 time_from=TODAY,
             )
             for kind, title, what in [
-                ("call_started", "Calls started today", "Calls between a patient and a doctor"),
-                ("call_ended", "Calls ended today", "Calls that finished"),
-                ("message", "Messages today", "Messages recorded between patients and doctors"),
-                ("note", "Notes today", "Notes recorded about patients' care"),
+                (
+                    RecordKind.call_started,
+                    "Calls started today",
+                    "Calls between a patient and a doctor",
+                ),
+                (RecordKind.call_ended, "Calls ended today", "Calls that finished"),
+                (
+                    RecordKind.message,
+                    "Messages today",
+                    "Messages recorded between patients and doctors",
+                ),
+                (RecordKind.note, "Notes today", "Notes recorded about patients' care"),
             ]
         ],
         timeseries_panel(
             "Calls started and ended",
             "Calls between patients and doctors; each bar covers a few minutes.",
             [
-                prom_query(_record_bars("call_started"), "Calls started", "A"),
-                prom_query(_record_bars("call_ended"), "Calls ended", "B"),
+                prom_query(_record_bars(RecordKind.call_started), "Calls started", "A"),
+                prom_query(_record_bars(RecordKind.call_ended), "Calls ended", "B"),
             ],
             unit=CALLS,
             bars=True,
@@ -272,8 +285,8 @@ def _interactions() -> list[Item]:
             "Messages and notes recorded",
             "Messages and notes recorded; each bar covers a few minutes.",
             [
-                prom_query(_record_bars("message"), "Messages", "A"),
-                prom_query(_record_bars("note"), "Notes", "B"),
+                prom_query(_record_bars(RecordKind.message), "Messages", "A"),
+                prom_query(_record_bars(RecordKind.note), "Notes", "B"),
             ],
             unit=ITEMS,
             bars=True,

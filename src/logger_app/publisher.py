@@ -22,11 +22,12 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from logger_app import metrics, synthetic
-from logger_app.aws import AwsClients, AwsPermanentError, AwsUnavailableError, error_code
+from logger_app.aws import AwsClients, AwsPermanentError, AwsUnavailableError
 from logger_app.batching import Batches
 from logger_app.clock import seconds_ago
 from logger_app.events import Event
 from logger_app.outbox import BATCH_WRITE_LIMIT, Backlog, Outbox, age_seconds
+from logger_app.refusals import Refusal, log_refusal
 from logger_app.settings import Settings
 from logger_app.tracing import untraced
 
@@ -43,22 +44,6 @@ MAX_WAITING = 1_000
 # than a send for company: under load, one BatchWriteItem for many events.
 REMOVAL_LINGER_SECONDS = 0.1
 _AWS_ERRORS = (AwsUnavailableError, AwsPermanentError)
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why AWS did not do what was asked, for one event or a whole call."""
-
-    service: str
-    code: str
-    message: str
-    permanent: bool  # a fault of this deployment (needs a person), not an outage
-
-    @classmethod
-    def from_error(cls, error: AwsUnavailableError | AwsPermanentError) -> "Refusal":
-        if isinstance(error, AwsPermanentError):
-            return cls(error.service, error.code, error.message, permanent=True)
-        return cls(error.service, error_code(error.__cause__ or error), "", permanent=False)
 
 
 @dataclass(frozen=True)
@@ -137,7 +122,8 @@ class EventPublisher:
             # Counted and logged once per event, here; the drain's retries are not.
             metrics.queue_publishes.add(1, {"event": item.event.type, "outcome": "failed"})
             with synthetic.marked(item.event.synthetic):
-                _log_refusal(
+                log_refusal(
+                    logger,
                     refusal,
                     "event not published yet; kept in the outbox",
                     event="event.publish_failed",
@@ -215,8 +201,8 @@ class EventPublisher:
         if left:
             # Published but still listed: the next drain sends them again and the worker,
             # which deduplicates on the event id, ignores the copies.
-            _log_refusal(
-                refusal, "published events left in the outbox", event="outbox.delete_failed"
+            log_refusal(
+                logger, refusal, "published events left in the outbox", event="outbox.delete_failed"
             )
 
     async def drain(self, older_than_seconds: float = 0.0) -> int:
@@ -230,7 +216,8 @@ class EventPublisher:
             await self._removals.flush()
             return published
         except _AWS_ERRORS as error:
-            _log_refusal(
+            log_refusal(
+                logger,
                 Refusal.from_error(error),
                 "outbox drain failed; retrying later",
                 event="outbox.drain_failed",
@@ -268,7 +255,8 @@ class EventPublisher:
         if refusal is not None:
             # One line per drain, not one per event or retry: the events were each logged and
             # counted when their first publish failed.
-            _log_refusal(
+            log_refusal(
+                logger,
                 refusal,
                 "outbox still waiting to publish",
                 event="outbox.waiting",
@@ -292,13 +280,3 @@ async def _batched(events: AsyncIterator[Event], size: int) -> AsyncIterator[lis
             batch = []
     if batch:
         yield batch
-
-
-def _log_refusal(refusal: Refusal, message: str, **fields: str) -> None:
-    """Unavailable is expected now and then (WARNING); permanent needs a person (ERROR, with
-    AWS's code and message)."""
-    fields.update(dependency=refusal.service, error=refusal.code)
-    if refusal.permanent:
-        logger.error(message, extra={**fields, "error_message": refusal.message})
-    else:
-        logger.warning(message, extra=fields)

@@ -9,13 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.app import bootstrap
+from harness.emulator import bootstrap, moto_server
 
 # Every fixture of the e2e harness: the app, the collector, Prometheus with the rules, the
 # Alertmanager and its webhook receiver.
 from tests.e2e.conftest import *  # noqa: F403
 from tests.faults import FaultProxy, fault_proxy
-from tests.support import moto_server
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ import yaml
 
 from dashboards.alerts import QUERY as STAFF_PANEL_QUERY
 from dashboards.alerts import alert_words
+from harness.issuer import auth_headers
 from tests.collector.otelcol import MAY_BUILD_COLLECTOR
 from tests.dashboards.queries import substitute
 from tests.durations import seconds
@@ -28,7 +29,6 @@ from tests.e2e.prometheus import Prometheus
 from tests.e2e.rules import RULES_FILES, TIME_SCALE
 from tests.e2e.traffic import new_patient
 from tests.faults import FaultProxy
-from tests.support import auth_headers
 
 pytestmark = [pytest.mark.e2e, MAY_BUILD_COLLECTOR]
 

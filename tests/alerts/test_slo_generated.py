@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.builds import built_binary
 from tests.alerts.promtool import REPO, SLO_RULES_FILE, load_yaml
-from tests.support import built_binary
 
 SPEC_FILE = REPO / "alerts" / "logger-app.slo.yaml"
 GENERATE = REPO / "scripts" / "generate-slo.sh"

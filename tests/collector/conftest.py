@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.collector.otelcol import build_collector
+from harness.builds import build_collector
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,9 +1,7 @@
-"""Reading otel-collector.yaml as data: its components and pipelines."""
+"""otel-collector.yaml as data (harness.collector_config.load reads it): its components and
+pipelines."""
 
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 KINDS = ("receivers", "processors", "exporters", "extensions", "connectors")
 
@@ -71,11 +69,6 @@ ADOT_COMPONENTS: dict[str, frozenset[str]] = {
     ),
     "connectors": frozenset(),
 }
-
-
-def load(path: Path) -> dict[str, Any]:
-    config: dict[str, Any] = yaml.safe_load(path.read_text())
-    return config
 
 
 def component_type(component_id: str) -> str:

@@ -1,4 +1,5 @@
-"""Running the test collector binary: build (or reuse) it, validate configs, list components."""
+"""Running the test collector binary (harness.builds.build_collector builds or reuses it):
+validate configs, list components."""
 
 import os
 import subprocess
@@ -7,8 +8,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from tests.support import built_binary
 
 # Harmless values for the variables otel-collector.yaml references; validation never dials them.
 ECS_CONFIG_ENV: Mapping[str, str] = {
@@ -22,11 +21,6 @@ ECS_CONFIG_ENV: Mapping[str, str] = {
 # The first test of a session may build the collector: minutes on a fresh machine, beyond the
 # suite's per-test timeout (make's collector target normally builds it before pytest starts).
 MAY_BUILD_COLLECTOR = pytest.mark.timeout(1200)
-
-
-def build_collector() -> Path:
-    """Path of the collector binary; builds it on the first call on a machine (minutes)."""
-    return built_binary("build-collector.sh")
 
 
 # What ECS gives every container (task role credentials, the task metadata endpoint): validate

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.collector.ecs_config import ADOT_COMPONENTS, KINDS, component_type, load, pipelines
+from harness.collector_config import load
+from tests.collector.ecs_config import ADOT_COMPONENTS, KINDS, component_type, pipelines
 
 CONFIG = load(Path(__file__).resolve().parents[2] / "otel-collector.yaml")
 

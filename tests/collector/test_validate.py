@@ -6,7 +6,8 @@ from typing import Any
 
 import yaml
 
-from tests.collector.ecs_config import KINDS, load, used_types
+from harness.collector_config import load
+from tests.collector.ecs_config import KINDS, used_types
 from tests.collector.otelcol import (
     ECS_CONFIG_ENV,
     MAY_BUILD_COLLECTOR,

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.builds import REPO, built_binary
 from tests.containers.engine import Engine, private_engine
 from tests.containers.images import Images, build_all, image_exists, image_id
-from tests.support import REPO, built_binary
 
 APP_IMAGE = "logger-app:local"  # the tag docker-compose.yml gives the app's image
 

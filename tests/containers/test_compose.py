@@ -20,12 +20,12 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 
+from harness.builds import REPO
 from tests.containers.engine import Engine
 from tests.containers.images import Images
 from tests.e2e.processes import poll
 from tests.e2e.traces import CLIENT, SERVER, Span, read_spans
 from tests.log_router.loki_receiver import PushedEntry
-from tests.support import REPO
 
 pytestmark = pytest.mark.timeout(1800)
 

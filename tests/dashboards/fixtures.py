@@ -13,14 +13,15 @@ import httpx
 import pytest
 
 from dashboards.semconv import REQUESTS
+from harness.issuer import auth_headers
+from harness.processes import ManagedProcess, free_port
 from tests.e2e.app import App
-from tests.e2e.processes import ManagedProcess, http_ok, poll
+from tests.e2e.processes import http_ok, poll
 from tests.e2e.prometheus import Prometheus
 from tests.e2e.traffic import Driver, Ledger, Traffic, new_patient, standard_traffic
 from tests.faults import FaultProxy, fault_proxy
 from tests.log_router.loki_receiver import LokiReceiver, PushedEntry
 from tests.log_router.router import LogRouter, build_fluent_bit, router_environment
-from tests.support import auth_headers, free_port
 
 
 def _extras(driver: Driver, traffic: Traffic) -> None:

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.processes import ManagedProcess, http_ok
+from harness.processes import ManagedProcess, free_port
+from tests.e2e.processes import http_ok
 from tests.e2e.rules import write_routing
-from tests.support import free_port
 
 
 def alertmanager_binary() -> str:

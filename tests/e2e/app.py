@@ -3,12 +3,13 @@ exactly as the container runs it."""
 
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.processes import ManagedProcess, http_ok
-from tests.support import AWS_TEST_ENV, BIN, ISSUER_ENV, free_port
+from harness.emulator import AWS_TEST_ENV
+from harness.issuer import ISSUER_ENV
+from harness.processes import BIN, ManagedProcess, free_port
+from tests.e2e.processes import http_ok
 
 # Labels that would make series per task (or per container instance, host, process) if the
 # collector's resource steps let the ECS resource attributes through.
@@ -26,14 +27,6 @@ PER_TASK_LABELS = {
     "cloud_provider",
     "cloud_platform",
 }
-
-
-def bootstrap(aws_endpoint: str, sqs_endpoint: str | None = None) -> None:
-    """`logger-app bootstrap` against the emulator (SQS on its own one when given)."""
-    env = {**os.environ, **AWS_TEST_ENV, "AWS_ENDPOINT_URL": aws_endpoint}
-    if sqs_endpoint is not None:
-        env["AWS_ENDPOINT_URL_SQS"] = sqs_endpoint
-    subprocess.run([str(BIN / "logger-app"), "bootstrap"], env=env, check=True, timeout=60)
 
 
 def app_env(aws_endpoint: str, otlp_endpoint: str, ecs_metadata_uri: str) -> dict[str, str]:

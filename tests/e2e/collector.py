@@ -4,10 +4,9 @@ from pathlib import Path
 
 import yaml
 
-from tests.collector.ecs_config import load
-from tests.e2e.local_config import LocalEndpoints, derive
-from tests.e2e.processes import ManagedProcess, http_ok
-from tests.support import free_port
+from harness.collector_config import LocalEndpoints, derive, load
+from harness.processes import ManagedProcess, free_port
+from tests.e2e.processes import http_ok
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,16 +12,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.collector.otelcol import build_collector
+from harness.builds import build_collector
+from harness.emulator import bootstrap, moto_server
+from harness.issuer import auth_headers
 from tests.e2e.alertmanager import Alertmanager, WebhookReceiver
-from tests.e2e.app import App, bootstrap
+from tests.e2e.app import App
 from tests.e2e.collector import LocalCollector
 from tests.e2e.ecs_metadata import FakeEcsMetadata
 from tests.e2e.prometheus import Prometheus
 from tests.e2e.rules import write_rules
 from tests.e2e.traces import Span, read_spans
 from tests.e2e.traffic import Driver, Ledger, Traffic, standard_traffic
-from tests.support import auth_headers, moto_server
 
 ENVIRONMENT = "e2e"
 

@@ -1,71 +1,12 @@
-"""Long-running helper processes for the end-to-end stack, always ended by their owner."""
+"""Waiting on the end-to-end stack: an HTTP readiness check, polling a value until it holds.
+The processes themselves are harness.processes.ManagedProcess."""
 
-import os
-import subprocess
 import time
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Callable
 from typing import TypeVar
 
-from tests.support import stop_process
-
 T = TypeVar("T")
-
-
-class ManagedProcess:
-    """One child process with its output in a file; can be stopped and started again."""
-
-    def __init__(
-        self,
-        name: str,
-        argv: Sequence[str],
-        log_path: Path,
-        env: Mapping[str, str] | None = None,
-    ) -> None:
-        self.name = name
-        self.argv = list(argv)
-        self.log_path = log_path
-        self.env = dict(env) if env is not None else dict(os.environ)
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        if self.running:
-            raise RuntimeError(f"{self.name} is already running")
-        with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(
-                self.argv, stdout=log, stderr=subprocess.STDOUT, env=self.env
-            )
-
-    @property
-    def pid(self) -> int:
-        if self._process is None:
-            raise RuntimeError(f"{self.name} is not running")
-        return self._process.pid
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def stop(self, timeout: float = 15.0) -> None:
-        process, self._process = self._process, None
-        if process is not None:
-            stop_process(process, grace=timeout)
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def wait_until(self, ready: Callable[[], bool], timeout: float = 60.0) -> None:
-        """Poll `ready` until true; fail early, with the process's output, if it died."""
-        deadline = time.monotonic() + timeout
-        while not ready():
-            if not self.running:
-                raise RuntimeError(f"{self.name} exited during start-up:\n{self.output()[-4000:]}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"{self.name} not ready after {timeout}s:\n{self.output()[-4000:]}"
-                )
-            time.sleep(0.1)
 
 
 def http_ok(url: str) -> Callable[[], bool]:

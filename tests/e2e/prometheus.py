@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.e2e.processes import ManagedProcess, http_ok
-from tests.support import free_port
+from harness.processes import ManagedProcess, free_port
+from tests.e2e.processes import http_ok
 
 
 def prometheus_binary() -> str:

@@ -15,19 +15,20 @@ from pathlib import Path
 
 import pytest
 
+from harness.issuer import ISSUER_ENV
+from harness.processes import BIN, ManagedProcess, free_port
 from logger_app.telemetry_outage import RECOVERED
 from tests.collector.otelcol import MAY_BUILD_COLLECTOR
 from tests.e2e.app import App, app_env
 from tests.e2e.collector import LocalCollector
 from tests.e2e.ecs_metadata import FakeEcsMetadata
 from tests.e2e.log_shipping import Shipper
-from tests.e2e.processes import ManagedProcess, poll
+from tests.e2e.processes import poll
 from tests.e2e.prometheus import Prometheus
 from tests.e2e.trace_store import TraceStore
 from tests.e2e.traffic import Driver, new_patient
 from tests.log_router.loki_receiver import LokiReceiver
 from tests.log_router.router import LogRouter, build_fluent_bit, router_environment
-from tests.support import BIN, ISSUER_ENV, free_port
 
 pytestmark = [pytest.mark.e2e, MAY_BUILD_COLLECTOR]
 

@@ -18,13 +18,14 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from harness.emulator import AWS_TEST_ENV, moto_server, reset_moto
+from harness.issuer import ISSUER_DIR, auth_headers
 from logger_app.bootstrap import bootstrap
 from logger_app.clock import utc_now
 from logger_app.logs import ServiceJsonFormatter
 from logger_app.main import create_app
 from logger_app.settings import ApiSettings, Settings
 from tests.faults import FaultProxy, fault_proxy
-from tests.support import AWS_TEST_ENV, ISSUER_DIR, auth_headers, moto_server, reset_moto
 
 # Global providers can be set once per process: one pair for the whole session.
 _spans = InMemorySpanExporter()

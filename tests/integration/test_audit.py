@@ -7,9 +7,9 @@ from typing import Any
 import boto3
 from fastapi.testclient import TestClient
 
+from harness.issuer import token
 from tests.faults import FaultProxy
 from tests.integration.conftest import AppFactory, Logs, existing_patient
-from tests.support import token
 
 PATIENT = {"email": "audit.trail@example.com", "full_name": "Audit Trail"}
 CLIENT = "logger-app-local"  # the local issuer's client

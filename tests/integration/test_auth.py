@@ -28,7 +28,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from tests.support import BIN, app_process, free_port
+from harness.processes import BIN, free_port
+from tests.support import app_process
 from tests.tls import self_signed_certificate, server_context
 
 CLIENT_ID = "test-client"

@@ -10,9 +10,9 @@ from typing import Any
 import boto3
 import pytest
 
+from harness.processes import free_port
 from tests.faults import FaultProxy
 from tests.integration.conftest import AppFactory, Counters, Logs, existing_patient, settle
-from tests.support import free_port
 
 DYNAMODB = "DynamoDB_20120810."
 WRITE = "DynamoDB_20120810.TransactWriteItems"

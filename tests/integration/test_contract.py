@@ -15,7 +15,10 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.support import BIN, REPO, app_process, auth_headers, token
+from harness.builds import REPO
+from harness.issuer import auth_headers, token
+from harness.processes import BIN
+from tests.support import app_process
 
 EXAMPLES_PER_OPERATION = 60  # about 400 cases over the API's operations
 # Not "positive data acceptance": a schema-valid request may still be refused for business

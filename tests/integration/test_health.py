@@ -1,7 +1,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support import free_port
+from harness.processes import free_port
 
 
 def test_liveness(client: TestClient) -> None:

@@ -19,11 +19,14 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 
+from harness.emulator import AWS_TEST_ENV
+from harness.issuer import ISSUER_ENV, auth_headers
+from harness.processes import BIN, free_port
 from logger_app.settings import Settings
 from logger_app.worker import Worker
 from tests.faults import FaultProxy
 from tests.integration.conftest import existing_patient
-from tests.support import AWS_TEST_ENV, BIN, ISSUER_ENV, app_process, auth_headers, free_port
+from tests.support import app_process
 
 # No collector in these tests; what they check is the service, not its telemetry. The outbox
 # settings are the production defaults (a drain every 5 s, of entries older than 10 s).

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import boto3
 
-from tests.support import AWS_TEST_ENV, REPO, free_port, wait_for_http
+from harness.builds import REPO
+from harness.emulator import AWS_TEST_ENV
+from harness.processes import free_port, wait_for_http
 
 
 def _readme_commands() -> list[str]:

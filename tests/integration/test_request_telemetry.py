@@ -11,7 +11,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.support import app_process, token
+from harness.issuer import token
+from tests.support import app_process
 
 EMAIL = "query.leak@example.org"
 FORGED_CLIENT = "203.0.113.7"

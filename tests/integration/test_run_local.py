@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import REPO, free_port, wait_for_http
+from harness.builds import REPO
+from harness.processes import free_port, wait_for_http
 
 
 def test_a_taken_emulator_port_stops_make_run_with_the_reason() -> None:

@@ -7,8 +7,9 @@ bounded (logger_app.telemetry_shutdown), so SIGTERM to exit 0 stays under 2 s, a
 import signal
 import time
 
+from harness.processes import free_port
 from tests.integration.test_process import patient, post
-from tests.support import app_process, free_port
+from tests.support import app_process
 
 
 def test_sigterm_exits_0_within_2_seconds_with_no_collector_listening(aws: str) -> None:

@@ -13,13 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from harness.issuer import ALL_SCOPES, ISSUER_DIR
 from logger_app import local_issuer, metrics, synthetic
 from logger_app.events import Event
 from logger_app.settings import Settings
 from logger_app.signups import email_key
 from logger_app.worker import Worker
 from tests.integration.conftest import AppFactory, Counters, Logs, settle
-from tests.support import ALL_SCOPES, ISSUER_DIR
 
 
 def _verify_headers() -> dict[str, str]:

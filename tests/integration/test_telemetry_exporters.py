@@ -1,6 +1,6 @@
 """After a collector outage the next spans get through: the SDK's real OTLP/gRPC exporters for
 traces and metrics, sharing one endpoint as in the served process, at the SDK's default batch
-delay and export timeout, and a real gRPC collector that is away for most of a minute."""
+delay and export timeout, and a real gRPC collector that is away for half a minute."""
 
 import threading
 import time
@@ -19,8 +19,8 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from harness.processes import free_port
 from logger_app.telemetry_exporters import RECONNECT_BACKOFF, exporters, reconnect_quickly
-from tests.support import free_port
 
 OUTAGE_SECONDS = 30
 # As the e2e stack runs the app (where this was found): a batch every 0.2 s

@@ -25,12 +25,13 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from harness.processes import BIN, free_port
 from logger_app.events import Event
 from logger_app.logs import ServiceJsonFormatter
 from logger_app.telemetry_outage import FAILING, RECOVERED, ExportOutages, watch_exporters
 from tests.integration.test_process import patient, post
 from tests.integration.test_worker_process import new_patient, send
-from tests.support import BIN, app_process, free_port
+from tests.support import app_process
 
 
 class _Traces(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[misc]

@@ -19,9 +19,9 @@ from typing import Any
 import boto3
 import pytest
 
+from harness.processes import BIN
 from logger_app.events import Event
 from logger_app.settings import Settings
-from tests.support import BIN
 
 DEFAULTS = Settings()
 # No collector here; what these tests check is the worker, not its telemetry.

@@ -14,6 +14,9 @@ import boto3
 import httpx
 import pytest
 
+from harness.emulator import AWS_TEST_ENV, moto_server
+from harness.issuer import auth_headers
+from harness.processes import BIN, free_port, stop_process
 from tests.log_router.loki_receiver import LokiReceiver
 from tests.log_router.router import (
     CloudWatchTarget,
@@ -22,15 +25,7 @@ from tests.log_router.router import (
     build_fluent_bit,
     router_environment,
 )
-from tests.support import (
-    AWS_TEST_ENV,
-    BIN,
-    app_process,
-    auth_headers,
-    free_port,
-    moto_server,
-    stop_process,
-)
+from tests.support import app_process
 
 CLOUDWATCH_LOG_GROUP = "logger-app-test-durable"
 

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import msgpack
 
-from tests.e2e.processes import ManagedProcess
-from tests.support import REPO, built_binary, free_port
+from harness.builds import REPO, built_binary
+from harness.processes import ManagedProcess, free_port
 
 # Where the log router image (infra/images/log-router/Dockerfile) and docker compose put them.
 IMAGE_FILES = {

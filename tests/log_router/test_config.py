@@ -3,7 +3,7 @@ outages, read from the file itself."""
 
 import re
 
-from tests.support import REPO
+from harness.builds import REPO
 
 CONFIG = (REPO / "fluent-bit.conf").read_text()
 OUTPUTS = [section for section in CONFIG.split("[OUTPUT]")[1:]]

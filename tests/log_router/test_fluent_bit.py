@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.builds import REPO
 from tests.e2e.processes import poll
 from tests.log_router.conftest import logs_client
 from tests.log_router.loki_receiver import LokiReceiver, PushedEntry
 from tests.log_router.router import ECS_METADATA, TASK_ID, CloudWatchTarget, LogRouter
-from tests.support import REPO
 
 LABELS = {"service", "environment", "level"}
 STRUCTURED_METADATA = {

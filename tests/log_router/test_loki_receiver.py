@@ -12,8 +12,8 @@ import httpx
 import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
+from harness.processes import free_port
 from tests.log_router.loki_receiver import PUSH_PATH, LokiReceiver, PushedEntry
-from tests.support import free_port
 
 FIELD = descriptor_pb2.FieldDescriptorProto
 

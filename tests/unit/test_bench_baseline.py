@@ -13,10 +13,11 @@ import pytest
 from bench.analysis import BASELINE_RATIO_MAX, Verdict, baseline_ratios, verdicts
 from bench.configs import BARE, BASELINE_APP, INSTRUMENTED, PRODUCT_APP, WORKLOADS
 from bench.services import App
+from harness.emulator import AWS_TEST_ENV, moto_server
+from harness.processes import free_port
 from logger_app.bootstrap import bootstrap
 from logger_app.cli import TELEMETRY_DEFAULTS
 from logger_app.settings import Settings
-from tests.support import AWS_TEST_ENV, free_port, moto_server
 
 
 def _measurement(config: str, workload: str, concurrency: int, cpu: float) -> dict[str, Any]:

@@ -11,8 +11,9 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from harness.processes import free_port
 from logger_app.verify.journey import JourneyFailedError, run_journey, synthetic_token
-from tests.support import free_port, http_server
+from tests.support import http_server
 
 CLIENT = {"LOGGER_APP_VERIFY_CLIENT_ID": "verify-client", "LOGGER_APP_VERIFY_CLIENT_SECRET": "s3"}
 ISSUED = "issued-access-token"

@@ -80,7 +80,7 @@ def sinks(args: argparse.Namespace) -> list[Sink]:
     if on_aws:
         if not args.region:
             raise SystemExit("logger-app verify: --region (or AWS_REGION) is needed for AWS")
-        from logger_app.verify.aws import aws_sinks
+        from logger_app.verify.aws_sinks import aws_sinks
 
         chosen.extend(
             aws_sinks(

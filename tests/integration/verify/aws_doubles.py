@@ -11,8 +11,9 @@ from typing import Any, Literal
 
 import boto3
 
+from harness.emulator import AWS_TEST_ENV
 from logger_app.verify.aws import CLIENT_CONFIG
-from tests.support import AWS_TEST_ENV, http_server
+from tests.support import http_server
 
 REGION = AWS_TEST_ENV["AWS_REGION"]
 

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.processes import free_port, stop_process, wait_for_http
 from logger_app.verify.amp import AmpSink
 from logger_app.verify.sinks import Journey
 from tests.integration.verify.signing_proxy import ACCESS_KEY, SECRET_KEY, signing_proxy
-from tests.support import free_port, http_server, stop_process, wait_for_http
+from tests.support import http_server
 
 REGION = "us-east-1"
 WORKSPACE = "ws-0123abcd-4567-89ef-0123-456789abcdef"

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from harness.emulator import reset_moto
 from logger_app.verify.cloudwatch import CloudWatchSink
 from logger_app.verify.sinks import Journey
 from tests.integration.verify.aws_doubles import REGION, client, new_trace_id, refusing_endpoint
-from tests.support import reset_moto
 
 API_GROUP = "logger-app-DurableLogs"
 WORKER_GROUP = "logger-app-worker-DurableLogs"

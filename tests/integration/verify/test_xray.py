@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
+from harness.emulator import reset_moto
+from harness.processes import free_port
 from logger_app.verify.sinks import Journey
 from logger_app.verify.xray import XRaySink, xray_trace_id
 from tests.integration.verify.aws_doubles import REGION, client, new_trace_id, refusing_endpoint
-from tests.support import free_port, reset_moto
 
 
 @pytest.fixture

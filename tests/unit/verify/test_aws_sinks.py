@@ -1,7 +1,7 @@
 """aws_sinks: the checks of the AWS sinks asked for, and only those."""
 
 from logger_app.verify.amp import AmpSink
-from logger_app.verify.aws import aws_sinks
+from logger_app.verify.aws_sinks import aws_sinks
 
 
 def test_each_sink_asked_for_in_report_order() -> None:

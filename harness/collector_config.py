@@ -7,6 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A collector config file (otel-collector.yaml) as data."""
+    config: dict[str, Any] = yaml.safe_load(path.read_text())
+    return config
+
 
 @dataclass(frozen=True)
 class LocalEndpoints:

@@ -1,11 +1,11 @@
 """The test harness's own promise: a process it started is stopped within a bound, even one
-that does not exit on SIGTERM (moto's server after many transactions: tests/support.py)."""
+that does not exit on SIGTERM (moto's server after many transactions: harness/emulator.py)."""
 
 import signal
 import subprocess
 import sys
 
-from tests.support import stop_process
+from harness.processes import stop_process
 
 IGNORES_SIGTERM = (
     "import signal, sys, time\n"
