@@ -1,6 +1,6 @@
 """After a collector outage the next spans get through: the SDK's real OTLP/gRPC exporters for
-traces and metrics, sharing one endpoint as in the served process, at the SDK's default batch
-delay and export timeout, and a real gRPC collector that is away for half a minute."""
+traces and metrics, sharing one endpoint as in the served process, and a real gRPC collector
+that is away for half a minute."""
 
 import threading
 import time
