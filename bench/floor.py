@@ -41,7 +41,7 @@ from bench.configs import FLOOR_MARKER
 from logger_app.aws import create_clients
 from logger_app.local_issuer import mint
 from logger_app.main import create_app
-from logger_app.settings import get_settings
+from logger_app.settings import get_api_settings, get_settings
 
 WARMUP = 20
 # Writes need fresh keys on every replay (conditional puts); reads replay the same call.
@@ -148,7 +148,7 @@ class Recorded:
 def record_calls(workload: str) -> Recorded:
     """The boto3 calls the app makes to serve one request of the workload (the request path),
     and those it made in the background meanwhile."""
-    settings = get_settings()
+    settings = get_api_settings()
     if settings.local_issuer_dir is None:
         raise RuntimeError("set LOGGER_APP_LOCAL_ISSUER_DIR (bench.runner does)")
     bearer = mint(settings.local_issuer_dir, ["signups:write", "records:write", "records:read"])

@@ -61,7 +61,7 @@ COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "logger_app/trace_response.py",
         ),
     ),
-    ("JWT verification", ("jwt/", "cryptography/", "logger_app/auth.py")),
+    ("JWT verification", ("jwt/", "cryptography/", "logger_app/auth/")),
     (
         "JSON logging",
         (
