@@ -27,7 +27,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from logger_app import metrics, synthetic
 from logger_app.aws import AwsPermanentError, AwsUnavailableError, call, cancellation_codes
-from logger_app.events import Event, is_synthetic_message
+from logger_app.events import Event, is_synthetic_message, received_attributes
 from logger_app.outbox import Outbox
 from logger_app.settings import Settings
 from logger_app.worker.effects import Effect
@@ -129,10 +129,7 @@ class Worker:
         returned to the queue. Only StoppedError (asked to stop while DynamoDB is unavailable)
         leaves, for the batch to go back. A synthetic request's event is handled as synthetic:
         its lines, span and count say so, and what its effect stores expires."""
-        attributes = {
-            name: value.get("StringValue", "")
-            for name, value in message.get("MessageAttributes", {}).items()
-        }
+        attributes = received_attributes(message)
         with synthetic.marked(is_synthetic_message(attributes)):
             self._handle(message, attributes)
 
