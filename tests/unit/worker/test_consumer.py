@@ -1,5 +1,5 @@
 """The worker built from parts a test gives it: no AWS, no boto3, the calls it makes read back
-from recording stand-ins (the worker against moto: tests/integration/test_worker.py)."""
+from recording stand-ins (the worker against moto: tests/integration/worker/test_consumer.py)."""
 
 import logging
 from collections.abc import Mapping

@@ -1,4 +1,4 @@
-"""What each event type writes (applied against moto: tests/integration/test_worker.py)."""
+"""What each event type writes (applied against moto: tests/integration/worker/test_consumer.py)."""
 
 import pytest
 

@@ -1,5 +1,5 @@
 """The event queue's depth gauge: registered by the worker's main, read from what the queue
-last found (the SQS calls themselves: tests/integration/test_worker.py)."""
+last found (the SQS calls themselves: tests/integration/worker/test_consumer.py)."""
 
 import subprocess
 import sys
