@@ -11,7 +11,7 @@ from logger_app.clock import utc_now
 from logger_app.tracing import trace_context_headers
 
 if TYPE_CHECKING:
-    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef, MessageTypeDef
 
 # The event types, each written here once (the publisher's and the worker's counters, the
 # services that make them, the worker's effects).
@@ -105,6 +105,15 @@ class Event:
             trace_context=stored.get("trace_context", {}),
             synthetic=stored.get("synthetic") is True,
         )
+
+
+def received_attributes(message: "MessageTypeDef") -> dict[str, str]:
+    """A received SQS message's attributes as strings, as ``Event.from_message`` reads them:
+    the inverse of ``Event.message_attributes()``."""
+    return {
+        name: value.get("StringValue", "")
+        for name, value in message.get("MessageAttributes", {}).items()
+    }
 
 
 def is_synthetic_message(attributes: Mapping[str, str]) -> bool:

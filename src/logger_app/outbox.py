@@ -7,8 +7,13 @@ time, so a drain reads only pending entries, oldest first, without scanning. Eac
 measures the backlog (how many entries are older than the minimum age, and the oldest's age),
 which the publisher keeps and reports as two gauges: a backlog is one number that drains to 0,
 where a count of failed attempts would grow with every retry.
+
+The same table keeps the worker's processed markers (``processed#<event id>``), one per event
+it has handled, written in the transaction of the event's effect: a repeated delivery finds its
+marker there and changes nothing. A marker outlives any copy of its event SQS may still hold.
 """
 
+import time
 import zlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -17,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from logger_app import keys
 from logger_app.aws import AwsClients
+from logger_app.clock import utc_now
 from logger_app.events import Event
 from logger_app.tracing import untraced
 
@@ -25,6 +31,7 @@ if TYPE_CHECKING:
 
 SHARDS = 8
 BATCH_WRITE_LIMIT = 25  # BatchWriteItem's limit of items per call
+PROCESSED_MARKER_TTL_SECONDS = 14 * 24 * 3600  # longer than SQS keeps a message
 
 
 @dataclass
@@ -54,6 +61,22 @@ class Outbox:
             "Put": {
                 "TableName": self._table,
                 "Item": {**_key(event), "event": {"S": event.to_json()}},
+            }
+        }
+
+    def mark_processed(self, event_id: str) -> "TransactWriteItemTypeDef":
+        """The transaction item that marks an event handled; its condition fails (a conflict)
+        when the event was handled already."""
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": {
+                    "pk": {"S": keys.processed(event_id)},
+                    "sk": {"S": "processed"},
+                    "processed_at": {"S": utc_now()},
+                    "expires_at": {"N": str(int(time.time()) + PROCESSED_MARKER_TTL_SECONDS)},
+                },
+                "ConditionExpression": "attribute_not_exists(pk)",
             }
         }
 

@@ -23,7 +23,7 @@ from harness.emulator import AWS_TEST_ENV
 from harness.issuer import ISSUER_ENV, auth_headers
 from harness.processes import BIN, free_port
 from logger_app.settings import Settings
-from logger_app.worker import Worker
+from logger_app.worker.main import build_worker
 from tests.faults import FaultProxy
 from tests.integration.conftest import existing_patient
 from tests.support import app_process
@@ -201,7 +201,7 @@ def pending_events() -> list[dict[str, Any]]:
 
 def consume(queue_url: str, expected: int, seconds: float) -> int:
     """Everything a worker receives within the time, and one more poll for any extra."""
-    worker = Worker(
+    worker = build_worker(
         Settings(worker_wait_seconds=1, worker_retry_delay_seconds=0), queue_url=queue_url
     )
     consumed, deadline = 0, time.monotonic() + seconds

@@ -18,7 +18,8 @@ from logger_app import local_issuer, metrics, synthetic
 from logger_app.events import Event
 from logger_app.settings import Settings
 from logger_app.signups import email_key
-from logger_app.worker import Worker
+from logger_app.worker.consumer import Worker
+from logger_app.worker.main import build_worker
 from tests.integration.conftest import AppFactory, Counters, Logs, settle
 
 
@@ -55,7 +56,9 @@ def _new_patient() -> dict[str, str]:
 
 @pytest.fixture
 def worker(aws: str) -> Worker:
-    return Worker(Settings(worker_wait_seconds=0, worker_retry_delay_seconds=0), queue_url=aws)
+    return build_worker(
+        Settings(worker_wait_seconds=0, worker_retry_delay_seconds=0), queue_url=aws
+    )
 
 
 def test_every_line_of_a_synthetic_request_and_of_its_event_is_marked(
@@ -185,7 +188,7 @@ def _journey(client: TestClient, headers: dict[str, str]) -> dict[str, dict[str,
     body = {"patient_id": patient_id, "doctor_id": doctor, "kind": "note"}
     record = client.post("/v1/records", json=body, headers=headers).json()
     settle(client)
-    worker = Worker(Settings(worker_wait_seconds=0, worker_retry_delay_seconds=0))
+    worker = build_worker(Settings(worker_wait_seconds=0, worker_retry_delay_seconds=0))
     assert worker.poll_once() == 2
     patients = "logger-app-patients"
     return {

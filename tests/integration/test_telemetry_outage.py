@@ -30,7 +30,7 @@ from logger_app.events import Event
 from logger_app.logs import ServiceJsonFormatter
 from logger_app.telemetry_outage import FAILING, RECOVERED, ExportOutages, watch_exporters
 from tests.integration.test_process import patient, post
-from tests.integration.test_worker_process import new_patient, send
+from tests.integration.worker.test_main import new_patient, send
 from tests.support import app_process
 
 

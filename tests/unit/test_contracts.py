@@ -1,8 +1,6 @@
 """Each contract written once and derived elsewhere: the record kinds (``schemas.RecordKind``),
 the event types (``events``), the key prefixes and formats (``keys``), the scopes and their
-audit actions (``scopes``, for the app and ``infra/``).
-
-worker.py still spells some of them out: it is the next to take them from these modules."""
+audit actions (``scopes``, for the app and ``infra/``)."""
 
 import re
 from pathlib import Path
@@ -15,14 +13,13 @@ from logger_app.schemas import RecordKind
 
 SOURCE = Path(logger_app.__file__).parent
 INFRA = SOURCE.parents[1] / "infra" / "logger_app_infra"
-NOT_YET = {"worker.py"}
 
 
 def _modules_matching(pattern: str, source: Path = SOURCE) -> list[str]:
     return sorted(
         str(module.relative_to(source))
         for module in source.rglob("*.py")
-        if module.name not in NOT_YET and re.search(pattern, module.read_text())
+        if re.search(pattern, module.read_text())
     )
 
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from logger_app.events import Event, MalformedEventError
+from logger_app.events import Event, MalformedEventError, received_attributes
 
 
 def attributes(event: Event) -> dict[str, str]:
@@ -18,6 +18,15 @@ def test_a_message_reads_back_as_the_event_that_was_sent() -> None:
     received = Event.from_message(sent.body(), attributes(sent))
 
     assert received == sent
+
+
+def test_a_received_messages_attributes_read_back_as_the_events_strings() -> None:
+    sent = Event("patient.signed_up", {}, trace_context={"traceparent": "t"}, synthetic=True)
+    message = {"Body": sent.body(), "MessageAttributes": sent.message_attributes()}
+
+    assert received_attributes(message) == attributes(sent)
+    assert Event.from_message(sent.body(), received_attributes(message)) == sent
+    assert received_attributes({}) == {}
 
 
 def test_fields_the_reader_does_not_know_are_ignored() -> None:

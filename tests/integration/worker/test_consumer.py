@@ -16,7 +16,9 @@ from opentelemetry.trace import SpanKind
 from logger_app.bootstrap import bootstrap
 from logger_app.events import Event
 from logger_app.settings import Settings
-from logger_app.worker import Worker, default_effects
+from logger_app.worker.consumer import Worker
+from logger_app.worker.effects import default_effects
+from logger_app.worker.main import build_worker
 from tests.faults import FaultProxy
 from tests.integration.conftest import AppFactory, Counters, Logs, existing_patient, settle
 
@@ -29,7 +31,9 @@ def new_patient() -> dict[str, str]:
 
 @pytest.fixture
 def worker(aws: str) -> Worker:
-    return Worker(Settings(worker_wait_seconds=0, worker_retry_delay_seconds=0), queue_url=aws)
+    return build_worker(
+        Settings(worker_wait_seconds=0, worker_retry_delay_seconds=0), queue_url=aws
+    )
 
 
 def patient_item(patient_id: str) -> dict[str, dict[str, str]]:
@@ -148,7 +152,7 @@ def test_throttling_longer_than_the_receives_dead_letters_no_valid_event(
 ) -> None:
     patient_id = make_client().post("/v1/signups", json=PATIENT).json()["patient_id"]
     settings = Settings(worker_wait_seconds=1, worker_retry_delay_seconds=1, aws_max_attempts=1)
-    worker = Worker(settings)
+    worker = build_worker(settings)
     assert worker.receive_limit == 5
     before = {
         outcome: counters.value(
@@ -195,7 +199,7 @@ def test_the_receive_limit_is_the_queues_own(aws: str, counters: Counters) -> No
         MessageBody=json.dumps({"id": "e-3", "type": "patient.vanished", "data": {}}),
         MessageAttributes={"event_type": {"DataType": "String", "StringValue": "patient.vanished"}},
     )
-    worker = Worker(
+    worker = build_worker(
         Settings(queue_name="limited-events", worker_wait_seconds=0, worker_retry_delay_seconds=0)
     )
     before = [
@@ -219,7 +223,7 @@ def test_a_failed_delete_neither_drops_the_batch_nor_its_count(
     patients = [client.post("/v1/signups", json=new_patient()).json()["patient_id"] for _ in "ab"]
     settle(client)
     faults.inject("AmazonSQS.DeleteMessage", "error500")
-    worker = Worker(Settings(worker_wait_seconds=1, worker_retry_delay_seconds=0))
+    worker = build_worker(Settings(worker_wait_seconds=1, worker_retry_delay_seconds=0))
     before = counters.value(
         "logger_app.worker_events", event="patient.signed_up", outcome="processed"
     )
@@ -293,8 +297,8 @@ def test_an_unexpected_error_in_an_effect_is_that_messages_alone(
         raise RuntimeError(f"a bug that quotes the event: {secret}")
 
     settings = Settings(worker_wait_seconds=0, worker_retry_delay_seconds=0)
-    effects = {**default_effects(settings), "record.created": broken}
-    worker = Worker(settings, queue_url=aws, effects=effects)
+    effects = {**default_effects(settings.patients_table), "record.created": broken}
+    worker = build_worker(settings, queue_url=aws, effects=effects)
     patient_id = str(uuid.uuid4())
     boto3.client("dynamodb").put_item(
         TableName=settings.patients_table, Item={"pk": {"S": "patient#" + patient_id}}
@@ -312,7 +316,7 @@ def test_an_unexpected_error_in_an_effect_is_that_messages_alone(
     [failure] = [line for line in logs() if line["event"] == "worker.failed"]
     assert failure["level"] == "ERROR"
     assert failure["error"] == "RuntimeError"
-    assert failure["error_at"].startswith("logger_app/worker.py:")
+    assert failure["error_at"].startswith("logger_app/worker/consumer.py:")
     assert secret not in json.dumps(logs())
     assert worker.poll_once() == 1  # back on the queue after the (zero) retry delay
 
@@ -336,7 +340,7 @@ def test_a_failed_message_is_not_hidden_again_while_its_batch_goes_on(aws: str) 
         )
         return []
 
-    worker = Worker(settings, queue_url=aws, effects={"slow": slow})
+    worker = build_worker(settings, queue_url=aws, effects={"slow": slow})
     poison = json.dumps({"id": "e-9", "type": "patient.exploded", "occurred_at": "now", "data": {}})
     sqs.send_message(QueueUrl=aws, MessageBody=poison)
     _send(aws, Event("slow", {}, trace_context={}))
