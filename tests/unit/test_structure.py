@@ -1,9 +1,11 @@
 """The code's shape, read from the source with ``ast`` (nothing is imported): no import circle
 among the modules of src/logger_app (imports under ``if TYPE_CHECKING:`` and inside functions
-count too; a package's ``__init__`` is the package's module), no module there over 300 lines,
-and neither bench/ nor harness/ importing tests/ (the two share harness/ instead)."""
+count too; a package's ``__init__`` is the package's module), each module in one room of
+docs/architecture.md and importing only from the rooms it may, no module over 300 lines, and
+neither bench/ nor harness/ importing tests/ (the two share harness/ instead)."""
 
 import ast
+import re
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
@@ -11,6 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 SOURCE = REPO / "src"
 PACKAGE = "logger_app"
 MAX_LINES = 300
+ARCHITECTURE = REPO / "docs" / "architecture.md"
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -126,6 +129,48 @@ def test_no_import_circle_in_the_package() -> None:
     )
 
 
+def rooms(markdown: str) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """From the table of docs/architecture.md: each module's room (dotted names without the
+    package's, e.g. `auth.tokens`; the package itself is `logger_app`), and the rooms each room
+    may import from (its own included)."""
+    room_of: dict[str, str] = {}
+    may_import: dict[str, set[str]] = {}
+    for row in re.findall(r"^\|(.+)\|\s*$", markdown, re.MULTILINE):
+        room, listed, allowed = (cell.strip() for cell in row.split("|"))
+        if room in ("Room", "") or set(room) <= {"-"}:
+            continue
+        for module in re.findall(r"`([^`]+)`", listed):
+            assert module not in room_of, f"{module} is in two rooms"
+            room_of[module] = room
+        may_import[room] = {room} | ({name.strip() for name in allowed.split(",")} - {"—"})
+    return room_of, may_import
+
+
+def short_name(module: str) -> str:
+    """A module as docs/architecture.md names it: `auth.tokens`; the package is `logger_app`."""
+    return module if module == PACKAGE else module.removeprefix(f"{PACKAGE}.")
+
+
+def test_every_module_imports_only_from_the_rooms_its_room_may() -> None:
+    room_of, may_import = rooms(ARCHITECTURE.read_text())
+    graph = {
+        short_name(module): {short_name(target) for target in targets}
+        for module, targets in import_graph(SOURCE, PACKAGE).items()
+    }
+    assert set(graph) == set(room_of), (
+        f"not in docs/architecture.md: {sorted(set(graph) - set(room_of))}; "
+        f"named there but not a module: {sorted(set(room_of) - set(graph))}"
+    )
+    assert set().union(*may_import.values()) <= set(may_import), "a room allows no such room"
+    upwards = sorted(
+        f"{module} ({room_of[module]}) imports {target} ({room_of[target]})"
+        for module, targets in graph.items()
+        for target in targets
+        if room_of[target] not in may_import[room_of[module]]
+    )
+    assert not upwards, "imports docs/architecture.md does not allow:\n" + "\n".join(upwards)
+
+
 def test_no_module_over_the_line_limit() -> None:
     too_long = {
         str(path.relative_to(REPO)): lines
@@ -194,3 +239,16 @@ def test_a_package_importing_its_own_modules_is_no_circle(tmp_path: Path) -> Non
         },
     )
     assert circles(import_graph(tmp_path, "pkg")) == []
+
+
+def test_the_rooms_table_is_read_as_written() -> None:
+    table = """
+| Room | Modules | May import |
+|------|---------|------------|
+| base | `logger_app`, `a` | — |
+| top | `b.c` | base |
+"""
+    assert rooms(table) == (
+        {"logger_app": "base", "a": "base", "b.c": "top"},
+        {"base": {"base"}, "top": {"top", "base"}},
+    )
