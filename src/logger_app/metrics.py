@@ -22,16 +22,29 @@ from logger_app.schemas import RecordKind
 
 _meter = metrics.get_meter("logger_app")
 
-SIGNUP_OUTCOMES = ("created", "duplicate", "replayed", "rejected", "failed")
+# The outcome label values, each counter's own set below.
+CREATED = "created"
+REPLAYED = "replayed"
+REJECTED = "rejected"
+FAILED = "failed"
+DUPLICATE = "duplicate"
+CLASH = "clash"
+FOUND = "found"
+NOT_FOUND = "not_found"
+PUBLISHED = "published"
+PROCESSED = "processed"
+DEAD_LETTERED = "dead_lettered"
+
+SIGNUP_OUTCOMES = (CREATED, DUPLICATE, REPLAYED, REJECTED, FAILED)
 RECORD_KINDS = tuple(kind.value for kind in RecordKind)
-RECORD_OUTCOMES = ("created", "replayed", "rejected", "clash", "failed")
-LOOKUP_OUTCOMES = ("found", "not_found")
+RECORD_OUTCOMES = (CREATED, REPLAYED, REJECTED, CLASH, FAILED)
+LOOKUP_OUTCOMES = (FOUND, NOT_FOUND)
 EVENT_TYPES = events.EVENT_TYPES
 # What the worker counts a message under whose event type is none of those: it can only fail.
 UNKNOWN_EVENT = "unknown"
-PUBLISH_OUTCOMES = ("published", "failed")
-WORKER_OUTCOMES = ("processed", "duplicate", "failed", "dead_lettered")
-WORKER_FAILURES = ("failed", "dead_lettered")
+PUBLISH_OUTCOMES = (PUBLISHED, FAILED)
+WORKER_OUTCOMES = (PROCESSED, DUPLICATE, FAILED, DEAD_LETTERED)
+WORKER_FAILURES = (FAILED, DEAD_LETTERED)
 
 signups = _meter.create_counter(
     "logger_app.signups",

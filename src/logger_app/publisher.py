@@ -120,7 +120,7 @@ class EventPublisher:
     async def _send_submitted(self, batch: list[_Submitted]) -> None:
         for item, refusal in await self._publish(batch):
             # Counted and logged once per event, here; the drain's retries are not.
-            metrics.queue_publishes.add(1, {"event": item.event.type, "outcome": "failed"})
+            metrics.queue_publishes.add(1, {"event": item.event.type, "outcome": metrics.FAILED})
             with synthetic.marked(item.event.synthetic):
                 log_refusal(
                     logger,
@@ -156,7 +156,9 @@ class EventPublisher:
         refused: list[tuple[_Submitted, Refusal]] = []
         for item, span, refusal in zip(batch, spans, refusals, strict=True):
             if refusal is None:
-                metrics.queue_publishes.add(1, {"event": item.event.type, "outcome": "published"})
+                metrics.queue_publishes.add(
+                    1, {"event": item.event.type, "outcome": metrics.PUBLISHED}
+                )
                 # Not taken (too many waiting): still listed, published again by a drain.
                 self._removals.add(item.event)
             else:

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # The record outcome of each answer that is not a success: a clash is told apart from the
-# other refusals, for staff; anything else under 500 is "rejected", the rest "failed".
-_PROBLEM_OUTCOMES = {"record-id-taken": "clash"}
+# other refusals, for staff; anything else under 500 is rejected, the rest failed.
+_PROBLEM_OUTCOMES = {"record-id-taken": metrics.CLASH}
 # The transaction's items, by position (the cancellation reasons are read by position).
 _RECORD, _INTERACTION, _PATIENT, _OUTBOX, _KEY = range(5)
 
@@ -58,14 +58,14 @@ class RecordService:
 
     async def create(self, request: RecordRequest, client_id: str, key: str | None) -> RecordResult:
         """Every record write is counted here, once, by how it ended."""
-        outcome = "failed"
+        outcome = metrics.FAILED
         try:
             result = await self._create(request, client_id, key)
-            outcome = "replayed" if result.replayed else "created"
+            outcome = metrics.REPLAYED if result.replayed else metrics.CREATED
             return result
         except Problem as problem:
             if problem.status < 500:
-                outcome = _PROBLEM_OUTCOMES.get(problem.slug, "rejected")
+                outcome = _PROBLEM_OUTCOMES.get(problem.slug, metrics.REJECTED)
             raise
         finally:
             metrics.records.add(
@@ -224,10 +224,10 @@ class RecordService:
 
     def _found(self, item: "dict[str, AttributeValueTypeDef] | None", detail: str) -> Record:
         if item is None:
-            metrics.record_lookups.add(1, {"outcome": "not_found", **metrics.traffic()})
+            metrics.record_lookups.add(1, {"outcome": metrics.NOT_FOUND, **metrics.traffic()})
             logger.info("record not found", extra={"event": "record.not_found"})
             raise Problem(404, "record-not-found", "Record not found", detail)
-        metrics.record_lookups.add(1, {"outcome": "found", **metrics.traffic()})
+        metrics.record_lookups.add(1, {"outcome": metrics.FOUND, **metrics.traffic()})
         return _from_item(item)
 
 

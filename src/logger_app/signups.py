@@ -23,8 +23,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The sign-up outcome of each answer that is not a success; anything else is "failed".
-_PROBLEM_OUTCOMES = {"email-already-registered": "duplicate", "idempotency-key-reused": "rejected"}
+# The sign-up outcome of each answer that is not a success; anything else failed.
+_PROBLEM_OUTCOMES = {
+    "email-already-registered": metrics.DUPLICATE,
+    "idempotency-key-reused": metrics.REJECTED,
+}
 # The transaction's items, by position (the cancellation reasons are read by position).
 _PATIENT, _EMAIL, _OUTBOX, _KEY = range(4)
 
@@ -62,10 +65,10 @@ class SignupService:
         self, request: SignupRequest, client_id: str, key: str | None
     ) -> SignupResult:
         """Every sign-up is counted here, once, by how it ended."""
-        outcome = "failed"
+        outcome = metrics.FAILED
         try:
             result = await self._sign_up(request, client_id, key)
-            outcome = "replayed" if result.replayed else "created"
+            outcome = metrics.REPLAYED if result.replayed else metrics.CREATED
             return result
         except Problem as problem:
             outcome = _PROBLEM_OUTCOMES.get(problem.slug, outcome)

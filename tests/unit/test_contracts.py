@@ -66,3 +66,19 @@ def test_the_outbox_write_is_made_in_one_place() -> None:
     assert _modules_matching(r"transactions\.write\(|\.put\(event\)|\.submit\(") == [
         "outbox_write.py"
     ]
+
+
+def test_the_counters_outcome_labels_are_written_in_metrics_only() -> None:
+    labels = "created replayed rejected failed clash duplicate found not_found published"
+    labels += " processed dead_lettered"
+    written = {label: _modules_matching(f'"{label}"') for label in labels.split()}
+    assert written == {label: ["metrics.py"] for label in labels.split()} | {
+        # The journey's PromQL (verify imports no telemetry).
+        "created": ["metrics.py", "verify/prometheus.py"],
+        # The audit log's own outcomes, by status (not the counters').
+        "failed": ["audit.py", "metrics.py"],
+        "not_found": ["audit.py", "metrics.py"],
+        # The processed marker's sort key, and a log line's field.
+        "processed": ["metrics.py", "outbox.py"],
+        "published": ["metrics.py", "publisher.py"],
+    }

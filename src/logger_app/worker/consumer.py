@@ -1,6 +1,6 @@
 """The worker's loop: poll the queue, handle each message, once.
 
-Each event is handled once: the effect and a "processed" marker keyed by the event id are one
+Each event is handled once: the effect and a processed marker keyed by the event id are one
 DynamoDB transaction (``Outbox.mark_processed``), so a repeated delivery (SQS is at-least-once;
 the outbox may publish an event twice) changes nothing.
 
@@ -211,10 +211,10 @@ class Worker:
                 logger.info(
                     "event already processed", extra={"event": "worker.duplicate", **fields}
                 )
-                return "duplicate"
+                return metrics.DUPLICATE
             raise PoisonEventError("the event refers to something missing") from error
         logger.info("event processed", extra={"event": "worker.processed", **fields})
-        return "processed"
+        return metrics.PROCESSED
 
     def _fail(
         self,
@@ -233,4 +233,4 @@ class Worker:
             extra={"event": "worker.failed", **fields, **failure_fields(error)},
         )
         self.queue.retry_later(message)
-        return "dead_lettered" if final else "failed"
+        return metrics.DEAD_LETTERED if final else metrics.FAILED
