@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from logger_app.clock import utc_now
-from logger_app.problems import ANSWERED, Problem
+from logger_app.problems import ANSWERED, INTERNAL_ERROR, Problem
 from logger_app.scopes import RECORD_CREATE as RECORD_CREATE
 from logger_app.scopes import RECORD_READ as RECORD_READ
 from logger_app.scopes import SIGN_UP as SIGN_UP
@@ -84,7 +84,7 @@ def log(entry: Entry, status: int, problem: Problem | None) -> None:
     if problem is not None:
         fields["reason"] = problem.reason
     elif status >= 500:  # escaped every handler: a bug
-        fields["reason"] = "internal-error"
+        fields["reason"] = INTERNAL_ERROR
     logger.info("audit", extra={**fields, **entry.ids})
 
 

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 TTL_SECONDS = 24 * 3600
+# The problem type of a key used before for another request.
+KEY_REUSED = "idempotency-key-reused"
 
 
 def stored_key(client_id: str, key: str) -> str:
@@ -64,7 +66,7 @@ def first_answer(stored: Mapping[str, Any] | None, action: str, body: BaseModel)
     if stored is None or stored.get("fingerprint", {}).get("S") != fingerprint(action, body):
         raise Problem(
             409,
-            "idempotency-key-reused",
+            KEY_REUSED,
             "Idempotency key already used",
             "This Idempotency-Key was used for a different request; use a new key.",
         )

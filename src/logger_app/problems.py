@@ -19,6 +19,14 @@ from logger_app.tracing import current_trace_id
 MEDIA_TYPE = "application/problem+json"
 JSON = "application/json"
 _TYPE_PREFIX = "urn:logger-app:problem:"
+# The problem types (by slug) answered here; each module raising others names its own.
+BAD_REQUEST = "bad-request"
+BODY_TOO_LARGE = "body-too-large"
+DEPENDENCY_UNAVAILABLE = "dependency-unavailable"
+INTERNAL_ERROR = "internal-error"
+MALFORMED_JSON = "malformed-json"
+UNSUPPORTED_MEDIA_TYPE = "unsupported-media-type"
+VALIDATION_ERROR = "validation-error"
 # Where the problem a request was answered with is kept in its ASGI scope (the audit log reads
 # its reason).
 ANSWERED = "logger_app.problem"
@@ -97,7 +105,7 @@ def answer(scope: Scope, problem: Problem) -> JSONResponse:
 def body_too_large(limit: int) -> Problem:
     return Problem(
         413,
-        "body-too-large",
+        BODY_TOO_LARGE,
         "Request body too large",
         f"The request body exceeds the limit of {limit} bytes.",
     )
@@ -119,7 +127,7 @@ def _validation_problem(error: RequestValidationError, content_type: str | None)
     reasons = "; ".join(f"{item['field']}: {item['message']}" for item in errors)
     return Problem(
         422,
-        "validation-error",
+        VALIDATION_ERROR,
         "Invalid request",
         f"Some fields are missing or invalid: {reasons}.",
         extra={"errors": errors},
@@ -153,7 +161,7 @@ def _malformed_json(item: Mapping[str, Any], document: Any) -> Problem:
 def malformed_json(why: str, extra: Mapping[str, Any] | None = None) -> Problem:
     return Problem(
         422,
-        "malformed-json",
+        MALFORMED_JSON,
         "Malformed JSON body",
         f"The body is not valid JSON: {why}.",
         extra=extra,
@@ -164,7 +172,7 @@ def _unsupported_media_type(content_type: str | None) -> Problem:
     sent = f"was {content_type[:100]}" if content_type else "had none"
     return Problem(
         415,
-        "unsupported-media-type",
+        UNSUPPORTED_MEDIA_TYPE,
         "Unsupported media type",
         f"The body must be JSON, sent with Content-Type: {JSON}; this request's content type "
         f"{sent}.",
@@ -187,7 +195,7 @@ def _unreadable_body(exc: HTTPException) -> Problem | None:
     if exc.status_code == 400:
         return Problem(
             400,
-            "bad-request",
+            BAD_REQUEST,
             "Bad request",
             f"The request body could not be read; send a JSON object with Content-Type: {JSON}.",
             headers=exc.headers,
@@ -198,7 +206,7 @@ def _unreadable_body(exc: HTTPException) -> Problem | None:
 def _internal_error() -> Problem:
     return Problem(
         500,
-        "internal-error",
+        INTERNAL_ERROR,
         "Internal error",
         "Something went wrong on our side. Quote the trace id when you report it.",
     )
@@ -242,7 +250,7 @@ def install_problem_handlers(app: FastAPI, settings: Settings) -> None:
             request.scope,
             Problem(
                 503,
-                "dependency-unavailable",
+                DEPENDENCY_UNAVAILABLE,
                 "Service temporarily unavailable",
                 f"{exc.service} is busy or unreachable; nothing was lost. Retry after a moment.",
                 headers={"Retry-After": str(settings.retry_after_seconds)},

@@ -27,9 +27,14 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# The problem types (by slug) of the refusals of a record write or read.
+PATIENT_NOT_FOUND = "patient-not-found"
+INTERACTION_OF_ANOTHER_PATIENT = "interaction-of-another-patient"
+RECORD_ID_TAKEN = "record-id-taken"
+RECORD_NOT_FOUND = "record-not-found"
 # The record outcome of each answer that is not a success: a clash is told apart from the
 # other refusals, for staff; anything else under 500 is rejected, the rest failed.
-_PROBLEM_OUTCOMES = {"record-id-taken": metrics.CLASH}
+_PROBLEM_OUTCOMES = {RECORD_ID_TAKEN: metrics.CLASH}
 # The transaction's items, by position (the cancellation reasons are read by position).
 _RECORD, _INTERACTION, _PATIENT, _OUTBOX, _KEY = range(5)
 
@@ -173,7 +178,7 @@ class RecordService:
             logger.info("record for an unknown patient", extra={"event": "record.unknown_patient"})
             raise Problem(
                 422,
-                "patient-not-found",
+                PATIENT_NOT_FOUND,
                 "Unknown patient",
                 f"No patient {request.patient_id} has signed up.",
             )
@@ -184,7 +189,7 @@ class RecordService:
             )
             raise Problem(
                 409,
-                "interaction-of-another-patient",
+                INTERACTION_OF_ANOTHER_PATIENT,
                 "Interaction of another patient",
                 f"Interaction {request.id} belongs to another patient; a record keeps the "
                 "patient of its interaction's first record.",
@@ -194,7 +199,7 @@ class RecordService:
         logger.info("record id and timestamp taken", extra={"event": "record.id_taken"})
         raise Problem(
             409,
-            "record-id-taken",
+            RECORD_ID_TAKEN,
             "Record id and timestamp taken",
             f"A record with id {request.id} and this timestamp is already stored; send it again "
             "to get a new timestamp.",
@@ -226,7 +231,7 @@ class RecordService:
         if item is None:
             metrics.record_lookups.add(1, {"outcome": metrics.NOT_FOUND, **metrics.traffic()})
             logger.info("record not found", extra={"event": "record.not_found"})
-            raise Problem(404, "record-not-found", "Record not found", detail)
+            raise Problem(404, RECORD_NOT_FOUND, "Record not found", detail)
         metrics.record_lookups.add(1, {"outcome": metrics.FOUND, **metrics.traffic()})
         return _from_item(item)
 

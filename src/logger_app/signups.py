@@ -23,10 +23,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# The problem type of a sign-up for an email already registered.
+EMAIL_ALREADY_REGISTERED = "email-already-registered"
 # The sign-up outcome of each answer that is not a success; anything else failed.
 _PROBLEM_OUTCOMES = {
-    "email-already-registered": metrics.DUPLICATE,
-    "idempotency-key-reused": metrics.REJECTED,
+    EMAIL_ALREADY_REGISTERED: metrics.DUPLICATE,
+    idempotency.KEY_REUSED: metrics.REJECTED,
 }
 # The transaction's items, by position (the cancellation reasons are read by position).
 _PATIENT, _EMAIL, _OUTBOX, _KEY = range(4)
@@ -149,7 +151,7 @@ class SignupService:
             )
             raise Problem(
                 409,
-                "email-already-registered",
+                EMAIL_ALREADY_REGISTERED,
                 "Already signed up",
                 "A patient with this email address is already signed up.",
             )

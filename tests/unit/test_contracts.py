@@ -68,6 +68,33 @@ def test_the_outbox_write_is_made_in_one_place() -> None:
     ]
 
 
+def test_each_problem_type_is_written_where_it_is_raised_only() -> None:
+    # The routes' OpenAPI listings and the audit log's reason name them by these constants.
+    owners = {
+        "problems.py": [
+            "bad-request",
+            "body-too-large",
+            "dependency-unavailable",
+            "internal-error",
+            "malformed-json",
+            "unsupported-media-type",
+            "validation-error",
+        ],
+        "records.py": [
+            "interaction-of-another-patient",
+            "patient-not-found",
+            "record-id-taken",
+            "record-not-found",
+        ],
+        "signups.py": ["email-already-registered"],
+        "idempotency.py": ["idempotency-key-reused"],
+        "auth/tokens.py": ["issuer-unavailable", "unauthorized"],
+        "auth/dependency.py": ["insufficient-scope"],
+    }
+    written = {slug: _modules_matching(f'"{slug}"') for slugs in owners.values() for slug in slugs}
+    assert written == {slug: [owner] for owner, slugs in owners.items() for slug in slugs}
+
+
 def test_the_counters_outcome_labels_are_written_in_metrics_only() -> None:
     labels = "created replayed rejected failed clash duplicate found not_found published"
     labels += " processed dead_lettered"

@@ -15,9 +15,13 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
 def _slugs() -> set[str]:
-    """Every problem type raised anywhere in the service (Problem(<status>, "<slug>", ...))."""
-    pattern = re.compile(r'Problem\(\s*\d{3},\s*"([a-z-]+)"')
-    return {slug for path in SOURCE.rglob("*.py") for slug in pattern.findall(path.read_text())}
+    """Every problem type raised anywhere in the service: Problem(<status>, <slug>, ...), the
+    slug written there or named by its module's constant (``NAME = "<slug>"``)."""
+    texts = [path.read_text() for path in SOURCE.rglob("*.py")]
+    constant = re.compile(r'^([A-Z_]+) = "([a-z-]+)"$', re.MULTILINE)
+    slugs = {name: slug for text in texts for name, slug in constant.findall(text)}
+    raised = re.compile(r'Problem\(\s*\d{3},\s*(?:"([a-z-]+)"|([A-Z_]+),)')
+    return {written or slugs[name] for text in texts for written, name in raised.findall(text)}
 
 
 def test_every_problem_type_is_in_the_readme() -> None:

@@ -13,16 +13,18 @@ from starlette.routing import BaseRoute
 
 from logger_app import audit, synthetic
 from logger_app.auth.caller import Caller
-from logger_app.auth.tokens import REALM, Authenticator
+from logger_app.auth.tokens import REALM, UNAUTHORIZED, Authenticator
 from logger_app.problems import Problem
 from logger_app.scopes import ACTIONS, SCOPES
 
 # The span attribute carrying the caller.
 CLIENT_ID_ATTRIBUTE = "logger_app.client_id"
+# The problem type of a token without the route's scope.
+INSUFFICIENT_SCOPE = "insufficient-scope"
 
 _MISSING = Problem(
     401,
-    "unauthorized",
+    UNAUTHORIZED,
     "Unauthorized",
     "A bearer access token is required (Authorization: Bearer <token>).",
     # RFC 6750 §3.1: no error code when the request carried no token at all.
@@ -65,7 +67,7 @@ class Requires:
         if self.scope not in scopes:
             raise Problem(
                 403,
-                "insufficient-scope",
+                INSUFFICIENT_SCOPE,
                 "Forbidden",
                 f"This request needs the scope {self.scope}, which the token does not carry.",
                 headers={

@@ -31,6 +31,9 @@ from logger_app.settings import ApiSettings
 
 ALGORITHM = "RS256"
 REALM = "logger-app"
+# The problem types of a refused token and of an issuer whose keys cannot be fetched.
+UNAUTHORIZED = "unauthorized"
+ISSUER_UNAVAILABLE = "issuer-unavailable"
 
 
 def _unauthorized(description: str, reason: str) -> Problem:
@@ -38,7 +41,7 @@ def _unauthorized(description: str, reason: str) -> Problem:
     reason code."""
     return Problem(
         401,
-        "unauthorized",
+        UNAUTHORIZED,
         "Unauthorized",
         f"A valid bearer access token is required: {description}.",
         headers={
@@ -113,7 +116,7 @@ class Authenticator:
         except KeysUnavailable:
             raise Problem(
                 503,
-                "issuer-unavailable",
+                ISSUER_UNAVAILABLE,
                 "Token issuer unavailable",
                 "The token issuer's keys cannot be fetched right now. Retry after a moment.",
                 headers={"Retry-After": self._retry_after},

@@ -5,6 +5,10 @@ from typing import Annotated, Any
 
 from fastapi import Header
 
+from logger_app import problems
+from logger_app.auth.dependency import INSUFFICIENT_SCOPE
+from logger_app.auth.tokens import ISSUER_UNAVAILABLE, UNAUTHORIZED
+
 # A write whose Idempotency-Key was used before by the same client, with the same body, answers
 # with the first answer and this header.
 REPLAYED = "Idempotent-Replayed"
@@ -23,19 +27,19 @@ IdempotencyKey = Annotated[
 
 # By status: the problem types of the token check, the body limit, validation and AWS.
 V1_PROBLEMS = {
-    401: ["unauthorized"],
-    403: ["insufficient-scope"],
-    413: ["body-too-large"],
-    422: ["validation-error"],
-    503: ["dependency-unavailable", "issuer-unavailable"],
+    401: [UNAUTHORIZED],
+    403: [INSUFFICIENT_SCOPE],
+    413: [problems.BODY_TOO_LARGE],
+    422: [problems.VALIDATION_ERROR],
+    503: [problems.DEPENDENCY_UNAVAILABLE, ISSUER_UNAVAILABLE],
 }
 # The routes that read a JSON body also refuse one that is not JSON: not UTF-8 or malformed
 # (422), sent as another content type (415), or unreadable otherwise (400).
 BODY_PROBLEMS = {
     **V1_PROBLEMS,
-    400: ["bad-request"],
-    415: ["unsupported-media-type"],
-    422: [*V1_PROBLEMS[422], "malformed-json"],
+    400: [problems.BAD_REQUEST],
+    415: [problems.UNSUPPORTED_MEDIA_TYPE],
+    422: [*V1_PROBLEMS[422], problems.MALFORMED_JSON],
 }
 BODY_STATUSES = (400, 401, 403, 413, 415, 422, 503)
 

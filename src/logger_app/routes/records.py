@@ -3,6 +3,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Request, Response, status
 
+from logger_app import idempotency, records
 from logger_app.audit import entry
 from logger_app.problems import problem_responses
 from logger_app.routes.deps import RecordReader, RecordWriter, ServicesDep
@@ -26,7 +27,7 @@ Timestamp = Annotated[
         description=f"The record's timestamp as returned on creation: {TIMESTAMP_FORMAT}.",
     ),
 ]
-READ_PROBLEMS = {**V1_PROBLEMS, 404: ["record-not-found"]}
+READ_PROBLEMS = {**V1_PROBLEMS, 404: [records.RECORD_NOT_FOUND]}
 
 
 @router.post(
@@ -40,11 +41,11 @@ READ_PROBLEMS = {**V1_PROBLEMS, 404: ["record-not-found"]}
             types={
                 **BODY_PROBLEMS,
                 409: [
-                    "interaction-of-another-patient",
-                    "record-id-taken",
-                    "idempotency-key-reused",
+                    records.INTERACTION_OF_ANOTHER_PATIENT,
+                    records.RECORD_ID_TAKEN,
+                    idempotency.KEY_REUSED,
                 ],
-                422: [*BODY_PROBLEMS[422], "patient-not-found"],
+                422: [*BODY_PROBLEMS[422], records.PATIENT_NOT_FOUND],
             },
         ),
     },

@@ -1,5 +1,6 @@
 from fastapi import APIRouter, Request, Response, status
 
+from logger_app import idempotency
 from logger_app.audit import entry
 from logger_app.problems import problem_responses
 from logger_app.routes.deps import ServicesDep, SignupWriter
@@ -12,6 +13,7 @@ from logger_app.routes.headers import (
 )
 from logger_app.schemas import SignupRequest, SignupResponse
 from logger_app.scopes import SIGNUPS_WRITE
+from logger_app.signups import EMAIL_ALREADY_REGISTERED
 
 router = APIRouter(prefix="/v1/signups", tags=["signups"])
 
@@ -24,7 +26,7 @@ router = APIRouter(prefix="/v1/signups", tags=["signups"])
         **problem_responses(
             *BODY_STATUSES,
             409,
-            types={**BODY_PROBLEMS, 409: ["email-already-registered", "idempotency-key-reused"]},
+            types={**BODY_PROBLEMS, 409: [EMAIL_ALREADY_REGISTERED, idempotency.KEY_REUSED]},
         ),
     },
     description=f"Needs the scope `{SIGNUPS_WRITE}`.",
