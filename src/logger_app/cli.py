@@ -8,14 +8,15 @@ import shutil
 import sys
 from collections.abc import Mapping, Sequence
 
+from logger_app.log_events import API_SERVICE, WORKER_SERVICE
 from logger_app.scopes import SCOPES
 
-WORKER_SERVICE_NAME = "logger-app-worker"
+WORKER_SERVICE_NAME = WORKER_SERVICE
 
 # Suited to the ADOT collector sidecar on localhost:4317; any variable already set wins.
 # infra/ sets the same on ECS (a test compares the two).
 TELEMETRY_DEFAULTS: Mapping[str, str] = {
-    "OTEL_SERVICE_NAME": "logger-app",
+    "OTEL_SERVICE_NAME": API_SERVICE,
     "OTEL_TRACES_EXPORTER": "otlp",
     "OTEL_METRICS_EXPORTER": "otlp",
     # stdout carries the logs (FireLens ships them); the collector has no logs pipeline.

@@ -10,12 +10,13 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from logger_app import synthetic
+from logger_app.log_events import API_SERVICE
 from logger_app.settings import Settings
 from logger_app.telemetry_exporters import exporters, reconnect_quickly
 from logger_app.telemetry_outage import ExportOutages, watch_exporters
 from logger_app.tracing import current_span_id, current_trace_id
 
-SERVICE_NAME = "logger-app"
+SERVICE_NAME = API_SERVICE
 # The process's one record of which signals are failing to export (its stdout handler's filter).
 EXPORT_OUTAGES = ExportOutages()
 
@@ -51,8 +52,8 @@ class ServiceJsonFormatter(JsonFormatter):
 
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stdout)
-    # The service the process's traces and metrics name (`logger-app worker` sets
-    # logger-app-worker), so its lines say the same even when they share a stream.
+    # The service the process's traces and metrics name (`logger-app worker` sets the
+    # worker's, log_events.WORKER_SERVICE), so its lines say the same even when they share a stream.
     service = os.environ.get("OTEL_SERVICE_NAME", SERVICE_NAME)
     handler.setFormatter(ServiceJsonFormatter(settings.environment, service))
     handler.addFilter(EXPORT_OUTAGES)

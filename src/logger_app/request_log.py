@@ -10,6 +10,8 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from logger_app.log_events import HTTP_REQUEST
+
 logger = logging.getLogger("logger_app.http")
 
 
@@ -41,7 +43,7 @@ class RequestLog:
             logger.info(
                 "request handled",
                 extra={
-                    "event": "http.request",
+                    "event": HTTP_REQUEST,
                     "method": scope["method"],
                     "route": getattr(route, "path", "unmatched"),
                     "status": status,

@@ -109,3 +109,16 @@ def test_the_counters_outcome_labels_are_written_in_metrics_only() -> None:
         "processed": ["metrics.py", "outbox.py"],
         "published": ["metrics.py", "publisher.py"],
     }
+
+
+def test_the_worker_processed_line_is_named_in_log_events_only() -> None:
+    assert _modules_matching(r'"worker\.processed"') == ["log_events.py"]
+
+
+def test_the_request_line_is_named_in_log_events_only() -> None:
+    # body_limit.py reads the ASGI message type of the same name.
+    assert _modules_matching(r'"http\.request"') == ["body_limit.py", "log_events.py"]
+
+
+def test_the_worker_service_is_named_in_log_events_only() -> None:
+    assert _modules_matching(r"logger-app-worker\b") == ["log_events.py"]

@@ -8,13 +8,10 @@ from typing import Any, Protocol, cast
 import boto3
 from botocore.exceptions import ClientError
 
+from logger_app.log_events import API_SERVICE, WORKER_PROCESSED, WORKER_SERVICE
 from logger_app.verify.aws import CLIENT_CONFIG, why_failed
 from logger_app.verify.sinks import Journey
 
-# The "service" field of each JSON line: OTEL_SERVICE_NAME of each process (infra/app_task.py).
-API_SERVICE = "logger-app"
-WORKER_SERVICE = "logger-app-worker"
-WORKER_PROCESSED = "worker.processed"
 # The router stamps each event with the time it read it; the app's clock may run a little ahead.
 _CLOCK_SLACK_MS = 60_000
 _MAX_PAGES = 10

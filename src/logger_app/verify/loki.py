@@ -6,12 +6,13 @@ import json
 import time
 from typing import Any
 
+from logger_app.log_events import API_SERVICE, HTTP_REQUEST, WORKER_PROCESSED, WORKER_SERVICE
 from logger_app.verify import web
 from logger_app.verify.sinks import Journey
 
 # The "service" label fluent-bit.conf gives the lines of the app's and of the worker's task (on
 # ECS each task has its own log router and name; compose labels both as the app's).
-DEFAULT_SELECTOR = '{service=~"logger-app|logger-app-worker"}'
+DEFAULT_SELECTOR = f'{{service=~"{API_SERVICE}|{WORKER_SERVICE}"}}'
 # How far before the journey to search: clocks of the machines differ a little.
 SKEW_SECONDS = 60
 
@@ -67,7 +68,7 @@ class LokiSink:
                 trace_id
                 for trace_id in journey.trace_ids
                 if not any(
-                    line.get("event") == "http.request"
+                    line.get("event") == HTTP_REQUEST
                     for line in self.lines.with_trace_id(trace_id, journey.started)
                 )
             ]
@@ -97,7 +98,7 @@ class WorkerSink:
             lines = self.lines.with_trace_id(signup, journey.started)
         except LokiUnreachableError as error:
             return f"cannot tell: {error}"
-        if not any(line.get("event") == "worker.processed" for line in lines):
+        if not any(line.get("event") == WORKER_PROCESSED for line in lines):
             return (
                 f"no worker.processed line in the sign-up's trace {signup}; is the worker "
                 "running and consuming the queue?"

@@ -28,6 +28,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from logger_app import metrics, synthetic
 from logger_app.aws import AwsPermanentError, AwsUnavailableError, call, cancellation_codes
 from logger_app.events import Event, is_synthetic_message, received_attributes
+from logger_app.log_events import WORKER_PROCESSED
 from logger_app.outbox import Outbox
 from logger_app.settings import Settings
 from logger_app.worker.effects import Effect
@@ -213,7 +214,7 @@ class Worker:
                 )
                 return metrics.DUPLICATE
             raise PoisonEventError("the event refers to something missing") from error
-        logger.info("event processed", extra={"event": "worker.processed", **fields})
+        logger.info("event processed", extra={"event": WORKER_PROCESSED, **fields})
         return metrics.PROCESSED
 
     def _fail(
