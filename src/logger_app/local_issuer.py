@@ -21,11 +21,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from logger_app import synthetic
+from logger_app.token_claims import ACCESS, ALGORITHM, TOKEN_USE
+
 ISSUER = "urn:logger-app:local-issuer"
 CLIENT_ID = "logger-app-local"
 # The client `logger-app verify` uses against `make run` and compose: its traffic is synthetic.
-SYNTHETIC_CLIENT_ID = "logger-app-verify"
-ALGORITHM = "RS256"
+SYNTHETIC_CLIENT_ID = synthetic.LOCAL_CLIENT_ID
 DEFAULT_LIFETIME_SECONDS = 900
 _PRIVATE_KEY = "private-key.pem"
 
@@ -84,7 +86,7 @@ def mint(
         "iss": ISSUER,
         "sub": client_id,
         "client_id": client_id,
-        "token_use": "access",
+        TOKEN_USE: ACCESS,
         "scope": " ".join(scopes),
         "iat": now,
         "exp": now + lifetime_seconds,

@@ -30,6 +30,9 @@ HTTP_TRAFFIC_ATTRIBUTE = "logger_app.traffic"
 # The DynamoDB TTL attribute (epoch seconds) of what synthetic work stores: gone within a day.
 EXPIRES_AT = "expires_at"
 TTL_SECONDS = 24 * 3600
+# The client `logger-app verify` uses against the local issuer (`make run`, compose); the
+# journey's records name it as their doctor.
+LOCAL_CLIENT_ID = "logger-app-verify"
 
 
 @dataclass

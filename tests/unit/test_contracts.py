@@ -1,6 +1,8 @@
 """Each contract written once and derived elsewhere: the record kinds (``schemas.RecordKind``),
 the event types (``events``), the key prefixes and formats (``keys``), the scopes and their
-audit actions (``scopes``, for the app and ``infra/``)."""
+audit actions (``scopes``, for the app and ``infra/``), the problem types (where each is
+raised), the counters' outcome labels (``metrics``), the log lines ``logger-app verify`` reads
+(``log_events``) and what an access token is (``token_claims``)."""
 
 import re
 from pathlib import Path
@@ -122,3 +124,15 @@ def test_the_request_line_is_named_in_log_events_only() -> None:
 
 def test_the_worker_service_is_named_in_log_events_only() -> None:
     assert _modules_matching(r"logger-app-worker\b") == ["log_events.py"]
+
+
+def test_the_token_algorithm_and_use_are_written_in_token_claims_only() -> None:
+    assert _modules_matching(r'"(RS256|token_use|access)"') == ["token_claims.py"]
+
+
+def test_the_bearer_challenge_is_made_in_tokens_only() -> None:
+    assert _modules_matching(r'Bearer realm|"Bearer "') == ["auth/tokens.py"]
+
+
+def test_the_synthetic_client_is_named_in_synthetic_only() -> None:
+    assert _modules_matching(r'"logger-app-verify"') == ["synthetic.py"]

@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute
 
 from logger_app import audit, synthetic
 from logger_app.auth.caller import Caller
-from logger_app.auth.tokens import REALM, UNAUTHORIZED, Authenticator
+from logger_app.auth.tokens import UNAUTHORIZED, Authenticator, challenge
 from logger_app.problems import Problem
 from logger_app.scopes import ACTIONS, SCOPES
 
@@ -28,7 +28,7 @@ _MISSING = Problem(
     "Unauthorized",
     "A bearer access token is required (Authorization: Bearer <token>).",
     # RFC 6750 §3.1: no error code when the request carried no token at all.
-    headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'},
+    headers={"WWW-Authenticate": challenge()},
     reason="token-missing",
 )
 
@@ -71,8 +71,7 @@ class Requires:
                 "Forbidden",
                 f"This request needs the scope {self.scope}, which the token does not carry.",
                 headers={
-                    "WWW-Authenticate": f'Bearer realm="{REALM}", error="insufficient_scope", '
-                    f'scope="{self.scope}"'
+                    "WWW-Authenticate": challenge(error="insufficient_scope", scope=self.scope)
                 },
                 extra={"scope": self.scope},
             )

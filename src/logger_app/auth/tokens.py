@@ -5,7 +5,7 @@ HMAC are refused before any key is looked up), signed by a key in the issuer's J
 over https), ``iss`` exactly the issuer, ``exp`` and ``iat`` present, ``exp``, ``iat`` and
 ``nbf`` numbers (PyJWT alone accepts ``"exp": "9999999999"``), ``exp`` not passed and ``iat``
 and ``nbf`` not to come (with a small leeway), ``exp - iat`` within the maximum lifetime,
-``token_use`` "access" when present (Cognito's ID tokens are refused), an ``aud``, when the token
+``token_use`` ``access`` when present (Cognito's ID tokens are refused), an ``aud``, when the token
 has one, equal to the configured audience (a token for another API is refused even where only
 client ids are configured), a ``client_id`` in the allowed list (when one is configured; a token
 without ``aud`` needs one), and the route's scope in ``scope`` (or ``scp``; with
@@ -28,12 +28,19 @@ from logger_app.auth.jwks import KeysUnavailable, issuer_keys
 from logger_app.auth.token_cache import Verified, VerifiedTokens
 from logger_app.problems import Problem
 from logger_app.settings import ApiSettings
+from logger_app.token_claims import ACCESS, ALGORITHM, TOKEN_USE
 
-ALGORITHM = "RS256"
 REALM = "logger-app"
 # The problem types of a refused token and of an issuer whose keys cannot be fetched.
 UNAUTHORIZED = "unauthorized"
 ISSUER_UNAVAILABLE = "issuer-unavailable"
+
+
+def challenge(**parameters: str) -> str:
+    """A ``WWW-Authenticate`` value of the bearer scheme (RFC 6750 §3): the realm, then these."""
+    return "Bearer " + ", ".join(
+        f'{name}="{value}"' for name, value in {"realm": REALM, **parameters}.items()
+    )
 
 
 def _unauthorized(description: str, reason: str) -> Problem:
@@ -45,8 +52,7 @@ def _unauthorized(description: str, reason: str) -> Problem:
         "Unauthorized",
         f"A valid bearer access token is required: {description}.",
         headers={
-            "WWW-Authenticate": f'Bearer realm="{REALM}", error="invalid_token", '
-            f'error_description="{description}"'
+            "WWW-Authenticate": challenge(error="invalid_token", error_description=description)
         },
         reason=reason,
     )
@@ -147,7 +153,7 @@ class Authenticator:
                 raise _unauthorized(f"the token's {name} is not a number", "token-claims")
         if claims["exp"] - claims["iat"] > self._max_lifetime:
             raise _unauthorized("the token's lifetime is longer than allowed", "token-lifetime")
-        if claims.get("token_use", "access") != "access":
+        if claims.get(TOKEN_USE, ACCESS) != ACCESS:
             raise _unauthorized("the token is not an access token", "token-not-access")
         return claims
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from logger_app.scopes import VERIFY_SCOPES
+from logger_app.synthetic import LOCAL_CLIENT_ID
 from logger_app.verify import web
 from logger_app.verify.sinks import Journey
 
@@ -18,7 +19,7 @@ CLIENT_ID_VARIABLE = "LOGGER_APP_VERIFY_CLIENT_ID"
 CLIENT_SECRET_VARIABLE = "LOGGER_APP_VERIFY_CLIENT_SECRET"  # noqa: S105 (a variable name)
 SCOPES = VERIFY_SCOPES
 FULL_NAME = "Verify Synthetic"
-DOCTOR_ID = "logger-app-verify"
+DOCTOR_ID = LOCAL_CLIENT_ID
 TRACE_RESPONSE = re.compile(r"^00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
