@@ -4,15 +4,10 @@ that is away for half a minute."""
 
 import threading
 import time
-from collections.abc import Iterator
-from concurrent import futures
-from contextlib import contextmanager
 from typing import Any
 
-import grpc
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
@@ -21,6 +16,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from harness.processes import free_port
 from logger_app.telemetry_exporters import RECONNECT_BACKOFF, exporters, reconnect_quickly
+from tests.integration.test_telemetry_outage import collector
 
 OUTAGE_SECONDS = 30
 # As the e2e stack runs the app (where this was found): a batch every 0.2 s
@@ -42,24 +38,6 @@ class _Traces(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[misc
                 self.span_names.extend(span.name for span in scope_spans.spans)
         self.arrived.set()
         return trace_service_pb2.ExportTraceServiceResponse()
-
-
-class _Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):  # type: ignore[misc]
-    def Export(self, request: Any, context: Any) -> Any:
-        return metrics_service_pb2.ExportMetricsServiceResponse()
-
-
-@contextmanager
-def collector(port: int, traces: _Traces) -> Iterator[None]:
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(traces, server)
-    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(_Metrics(), server)
-    server.add_insecure_port(f"127.0.0.1:{port}")
-    server.start()
-    try:
-        yield
-    finally:
-        server.stop(grace=None).wait()
 
 
 def test_the_first_spans_after_an_outage_reach_the_collector() -> None:

@@ -45,9 +45,10 @@ class _Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):  # type: ignore
 
 
 @contextmanager
-def collector(port: int) -> Iterator[None]:
+def collector(port: int, traces: Any = None) -> Iterator[None]:
+    """A gRPC collector on `port`, answering every export; `traces` receives the spans."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_Traces(), server)
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(traces or _Traces(), server)
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(_Metrics(), server)
     server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()
