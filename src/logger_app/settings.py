@@ -5,7 +5,7 @@ boto3 reads the standard ``AWS_REGION``, ``AWS_ENDPOINT_URL`` and credentials va
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -192,22 +192,26 @@ def _token_setting_problems(settings: Settings) -> list[str]:
     return problems
 
 
+LoadedSettings = TypeVar("LoadedSettings", bound=Settings)
+
+
+def _loaded(settings_class: type[LoadedSettings]) -> LoadedSettings:
+    try:
+        return settings_class()
+    except ValidationError as error:
+        raise SystemExit(configuration_error(error)) from None
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The settings, or the process stops saying which environment variable is wrong."""
-    try:
-        return Settings()
-    except ValidationError as error:
-        raise SystemExit(configuration_error(error)) from None
+    return _loaded(Settings)
 
 
 @lru_cache
 def get_api_settings() -> ApiSettings:
     """The API's settings, or the process stops saying which environment variable is wrong."""
-    try:
-        return ApiSettings()
-    except ValidationError as error:
-        raise SystemExit(configuration_error(error)) from None
+    return _loaded(ApiSettings)
 
 
 def configuration_error(error: ValidationError) -> str:
