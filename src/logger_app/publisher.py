@@ -40,9 +40,10 @@ SEND_BATCH_LIMIT = 10  # SendMessageBatch's limit of messages per call
 # outbox only.
 MAX_BATCHES_IN_FLIGHT = 4
 MAX_WAITING = 1_000
-# Nobody waits for a removal (a drain only looks at entries 10 s old), so it can wait longer
-# than a send for company: under load, one BatchWriteItem for many events.
-REMOVAL_LINGER_SECONDS = 0.1
+# Nobody waits for a removal (a drain only looks at entries 10 s old), so it waits a second
+# for company: at tens of writes a second, one BatchWriteItem for up to 25 events, where a
+# shorter wait sent one for every two or three (a call and a thread hop each, issue #28).
+REMOVAL_LINGER_SECONDS = 1.0
 _AWS_ERRORS = (AwsUnavailableError, AwsPermanentError)
 
 

@@ -136,6 +136,28 @@ def test_a_write_answers_at_its_commit_without_waiting_for_sqs(
     assert message["body"]["data"]["id"] == response.json()["id"]
 
 
+def test_events_published_within_a_second_leave_the_outbox_in_one_call(
+    make_client: AppFactory, counters: Counters, queue: Callable[[], list[dict[str, Any]]]
+) -> None:
+    # Default settings: each event is sent alone (10 ms linger), and their removals wait for
+    # each other. A call less per two or three writes at tens of writes a second (issue #28).
+    client = make_client()
+    removals = counters.value(CALLS, **REMOVE_BATCH)
+
+    ids = []
+    for _ in range(3):
+        ids.append(client.post("/v1/records", json=record()).json()["id"])
+        time.sleep(0.2)
+    deadline = time.monotonic() + 5
+    while pending(client) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert pending(client) == []
+    assert counters.value(CALLS, **REMOVE_BATCH) - removals == 1
+    received = [message["body"]["data"]["id"] for message in drain_queue(queue)]
+    assert sorted(received) == sorted(ids)
+
+
 def test_the_backlog_gauges_are_registered_by_the_app_not_at_import() -> None:
     # A process that only imports the publisher (the worker, a CLI command) reports no backlog.
     code = (
