@@ -91,6 +91,10 @@ def serve_command(host: str, port: int, proxies: str = LOOPBACK) -> list[str]:
         proxies,
         "--no-access-log",
         "--no-server-header",
+        # The API has no WebSocket route: without this uvicorn imports a WebSocket library for
+        # nothing (about 5 MiB of the process's memory, issue #28).
+        "--ws",
+        "none",
         "--timeout-graceful-shutdown",
         "20",
     )

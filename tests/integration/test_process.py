@@ -83,6 +83,22 @@ def test_sigterm_refuses_new_connections_finishes_in_flight_then_exits_0(
         assert "Finished server process" in log or "Shutting down" in log
 
 
+def test_the_served_api_speaks_plain_http_only_a_websocket_upgrade_is_answered_as_http(
+    aws: str,
+) -> None:
+    with app_process(QUIET) as (_, url):
+        address = urlsplit(url)
+        with socket.create_connection((address.hostname, address.port), timeout=10) as peer:
+            peer.sendall(
+                b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n"
+                b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+            )
+            status_line = peer.recv(4096).split(b"\r\n", 1)[0]
+
+    assert status_line == b"HTTP/1.1 200 OK"  # not a WebSocket handshake, nor its refusal
+
+
 def test_bad_settings_stop_the_process_naming_the_variable() -> None:
     result = subprocess.run(
         [str(BIN / "logger-app"), "serve", "--port", str(free_port())],
