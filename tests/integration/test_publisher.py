@@ -144,9 +144,10 @@ def test_events_published_within_a_second_leave_the_outbox_in_one_call(
     client = make_client()
     removals = counters.value(CALLS, **REMOVE_BATCH)
 
+    records = [record() for _ in range(3)]  # their patients are stored before the clock starts
     ids = []
-    for _ in range(3):
-        ids.append(client.post("/v1/records", json=record()).json()["id"])
+    for payload in records:
+        ids.append(client.post("/v1/records", json=payload).json()["id"])
         time.sleep(0.2)
     deadline = time.monotonic() + 5
     while pending(client) and time.monotonic() < deadline:
